@@ -1,0 +1,3 @@
+from storeroom.cli import main
+
+main()

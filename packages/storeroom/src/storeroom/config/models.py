@@ -1,0 +1,133 @@
+"""Pydantic models validating each settings entry; errors name the offending key.
+
+Backend plugins subclass :class:`DatabaseSettings` / :class:`StorageSettings` (or
+:class:`ServerDatabaseSettings` for client/server databases) and point their
+class's ``settings_model`` at it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from storeroom.errors import ConfigurationError
+from storeroom.redaction import is_secret_name, redact, register_secret
+from storeroom.sizes import parse_size
+
+__all__ = [
+    "BackendSettings",
+    "DatabaseSettings",
+    "PolicySettings",
+    "PoolSettings",
+    "ServerDatabaseSettings",
+    "Size",
+    "StorageSettings",
+    "validate_model",
+]
+
+M = TypeVar("M", bound=BaseModel)
+
+Size = Annotated[int, BeforeValidator(lambda v: parse_size(v) if isinstance(v, (str, int)) else v)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class PoolSettings(_Strict):
+    """SQLAlchemy QueuePool settings. ``recycle=-1`` disables recycling."""
+
+    size: int = Field(5, ge=1)
+    max_overflow: int = Field(10, ge=0)
+    timeout: float = Field(30.0, gt=0)
+    recycle: int = Field(1800, ge=-1)
+    pre_ping: bool = True
+    lifo: bool = True
+
+
+class BackendSettings(_Strict):
+    backend: str
+    default: bool = False
+
+
+class DatabaseSettings(BackendSettings):
+    pool: PoolSettings = PoolSettings()
+
+
+class StorageSettings(BackendSettings):
+    pass
+
+
+class ServerDatabaseSettings(DatabaseSettings):
+    """A client/server database: a ``url`` or its parts, plus timeouts."""
+
+    url: str | None = None
+    host: str | None = None
+    port: int | None = Field(None, ge=1, le=65535)
+    user: str | None = None
+    password: SecretStr | None = None
+    database: str | None = None
+    options: dict[str, str] = Field(default_factory=dict)
+    connect_timeout: float | None = Field(10.0, gt=0)
+    statement_timeout: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _url_or_parts(self) -> ServerDatabaseSettings:
+        if self.url and self.host:
+            raise ValueError("give either 'url' or 'host' (with port, user, password, database), not both")
+        if not self.url and not self.host:
+            raise ValueError("missing 'url' (or 'host' with port, user, password, database)")
+        if self.password is not None:
+            register_secret(self.password.get_secret_value())
+        if self.url:
+            _register_url_password(self.url)
+        return self
+
+
+def _register_url_password(url: str) -> None:
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return
+    if password:
+        register_secret(password)
+        register_secret(unquote(password))
+
+
+class PolicySettings(_Strict):
+    storage: str
+    key_prefix: str = ""
+    max_size: Size | None = None
+    content_types: list[str] | None = None
+
+
+def _describe(error: dict[str, Any], prefix: str) -> str:
+    loc = ".".join(str(p) for p in error.get("loc", ()) if p != "__root__")
+    key = f"{prefix}.{loc}" if loc else prefix
+    msg = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    shown = ""
+    if "input" in error and not any(is_secret_name(str(p)) for p in error.get("loc", ())):
+        value = error["input"]
+        if isinstance(value, str | int | float | bool) and loc:
+            shown = f" (got {redact(repr(value))})"
+    if error.get("type") == "extra_forbidden":
+        msg = "unknown key; check the spelling or the backend's documented keys"
+    return f"{key}: {msg}{shown}"
+
+
+def validate_model(model: type[M], raw: Any, key: str) -> M:
+    """Validate ``raw`` against ``model``; raise ConfigurationError naming each bad key."""
+    if not isinstance(raw, dict):
+        raise ConfigurationError(f"{key}: expected a table of settings, got {type(raw).__name__}", key=key)
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        lines = [_describe(dict(e), key) for e in errors]
+        first = lines[0].split(":", 1)[0] if lines else key
+        raise ConfigurationError("invalid settings: " + "; ".join(lines), key=first) from None
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{key}: {exc.message}", key=key) from None

@@ -1,0 +1,233 @@
+"""Database interfaces and the ambient-transaction context.
+
+The concrete, SQLAlchemy-based implementation lives in :mod:`storeroom.sqla`
+(imported only by dialect plugins) so that ``import storeroom`` stays light.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
+
+from storeroom.errors import TransactionError
+from storeroom.health import HealthResult
+from storeroom.pool import PoolInfo
+
+__all__ = [
+    "AmbientTransaction",
+    "AsyncDatabaseInterface",
+    "AsyncQueryable",
+    "AsyncTransaction",
+    "DatabaseInterface",
+    "Params",
+    "Queryable",
+    "Transaction",
+    "ambient_transaction",
+    "check_connection_allowed",
+    "current_owner",
+]
+
+Params = Mapping[str, Any] | None
+
+
+def current_owner() -> object:
+    """The task (async) or thread (sync) that owns an ambient transaction."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:
+        task = None
+    return task if task is not None else threading.get_ident()
+
+
+@dataclass(frozen=True, slots=True)
+class AmbientTransaction:
+    """The transaction open in this task/thread, which later calls join."""
+
+    database: str
+    owner: object
+    transaction: Any
+
+
+_ambient: ContextVar[AmbientTransaction | None] = ContextVar("storeroom_ambient_transaction", default=None)
+
+
+def ambient_transaction() -> AmbientTransaction | None:
+    """The open transaction owned by the current task/thread, if any.
+
+    Context variables are copied into child tasks; ownership stops a child task from
+    joining (and concurrently using) its parent's connection.
+    """
+    ambient = _ambient.get()
+    if ambient is None or ambient.owner != current_owner():
+        return None
+    return ambient
+
+
+def set_ambient(ambient: AmbientTransaction | None) -> Any:
+    return _ambient.set(ambient)
+
+
+def reset_ambient(token: Any) -> None:
+    _ambient.reset(token)
+
+
+def check_connection_allowed(database: str) -> None:
+    """Refuse a different named connection while a transaction is open (it could not join)."""
+    ambient = ambient_transaction()
+    if ambient is not None and ambient.database != database:
+        raise TransactionError(
+            f"database {database!r} was requested inside an open transaction on {ambient.database!r}; "
+            "a transaction is pinned to one connection - finish it first or use the same database"
+        )
+
+
+class Queryable(abc.ABC):
+    """Query methods shared by databases and transactions. Parameters are named (``:id``)."""
+
+    @abc.abstractmethod
+    def fetch_all(self, sql: str, params: Params = None) -> list[dict[str, Any]]: ...
+
+    @abc.abstractmethod
+    def fetch_one(self, sql: str, params: Params = None) -> dict[str, Any] | None: ...
+
+    @abc.abstractmethod
+    def fetch_value(self, sql: str, params: Params = None) -> Any: ...
+
+    @abc.abstractmethod
+    def execute(self, sql: str, params: Params = None) -> int: ...
+
+    @abc.abstractmethod
+    def execute_many(self, sql: str, seq: Sequence[Mapping[str, Any]]) -> int: ...
+
+    @abc.abstractmethod
+    def stream(self, sql: str, params: Params = None, batch_size: int = 1000) -> Iterator[dict[str, Any]]: ...
+
+    @abc.abstractmethod
+    def bulk_insert(
+        self, table: str, rows: Iterable[Mapping[str, Any]], columns: Sequence[str] | None = None
+    ) -> int: ...
+
+
+class Transaction(Queryable):
+    """An open transaction; ``savepoint()`` nests a rollback-able scope inside it."""
+
+    @abc.abstractmethod
+    def savepoint(self) -> AbstractContextManager[Transaction]: ...
+
+
+class DatabaseInterface(Queryable):
+    PLUGIN_NAME: ClassVar[str]
+    settings_model: ClassVar[type[Any] | None] = None
+    #: whether DDL runs inside transactions on this dialect (schema sync relies on it)
+    transactional_ddl: ClassVar[bool] = True
+
+    name: str = "default"
+
+    @classmethod
+    def from_settings(cls, name: str, settings: Any) -> Self:
+        raise NotImplementedError(f"{cls.__name__} does not support construction from settings")
+
+    @property
+    @abc.abstractmethod
+    def engine(self) -> Any: ...
+
+    @abc.abstractmethod
+    def transaction(
+        self, isolation_level: str | None = None, read_only: bool = False
+    ) -> AbstractContextManager[Transaction]: ...
+
+    @abc.abstractmethod
+    def health_check(self, timeout: float = 5.0) -> HealthResult: ...
+
+    @abc.abstractmethod
+    def pool_info(self) -> PoolInfo: ...
+
+    @abc.abstractmethod
+    def session(self) -> Any: ...
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncQueryable(abc.ABC):
+    @abc.abstractmethod
+    async def fetch_all(self, sql: str, params: Params = None) -> list[dict[str, Any]]: ...
+
+    @abc.abstractmethod
+    async def fetch_one(self, sql: str, params: Params = None) -> dict[str, Any] | None: ...
+
+    @abc.abstractmethod
+    async def fetch_value(self, sql: str, params: Params = None) -> Any: ...
+
+    @abc.abstractmethod
+    async def execute(self, sql: str, params: Params = None) -> int: ...
+
+    @abc.abstractmethod
+    async def execute_many(self, sql: str, seq: Sequence[Mapping[str, Any]]) -> int: ...
+
+    @abc.abstractmethod
+    def stream(self, sql: str, params: Params = None, batch_size: int = 1000) -> AsyncIterator[dict[str, Any]]: ...
+
+    @abc.abstractmethod
+    async def bulk_insert(
+        self, table: str, rows: Iterable[Mapping[str, Any]], columns: Sequence[str] | None = None
+    ) -> int: ...
+
+
+class AsyncTransaction(AsyncQueryable):
+    @abc.abstractmethod
+    def savepoint(self) -> AbstractAsyncContextManager[AsyncTransaction]: ...
+
+
+class AsyncDatabaseInterface(AsyncQueryable):
+    PLUGIN_NAME: ClassVar[str]
+    settings_model: ClassVar[type[Any] | None] = None
+    transactional_ddl: ClassVar[bool] = True
+
+    name: str = "default"
+
+    @classmethod
+    def from_settings(cls, name: str, settings: Any) -> Self:
+        raise NotImplementedError(f"{cls.__name__} does not support construction from settings")
+
+    @property
+    @abc.abstractmethod
+    def engine(self) -> Any: ...
+
+    @abc.abstractmethod
+    def transaction(
+        self, isolation_level: str | None = None, read_only: bool = False
+    ) -> AbstractAsyncContextManager[AsyncTransaction]: ...
+
+    @abc.abstractmethod
+    async def health_check(self, timeout: float = 5.0) -> HealthResult: ...
+
+    @abc.abstractmethod
+    def pool_info(self) -> PoolInfo: ...
+
+    @abc.abstractmethod
+    def session(self) -> Any: ...
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    async def aclose(self) -> None:
+        await self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

@@ -1,0 +1,162 @@
+"""Upload policies: where content goes, how big and what type it may be."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import posixpath
+import re
+import uuid
+from collections.abc import AsyncIterator, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from storeroom.errors import ContentTypeNotAllowedError, InvalidKeyError
+from storeroom.keys import validate_key, validate_prefix
+from storeroom.streams import AsyncByteSource, ByteSource
+
+if TYPE_CHECKING:
+    from storeroom.refs import StoredObjectRef
+    from storeroom.storage import AsyncObjectStorage, ObjectStorage
+
+__all__ = ["StoragePolicy"]
+
+_BYTES_LIKE = (bytes, bytearray, memoryview)
+_SAFE_EXT = re.compile(r"^\.[A-Za-z0-9]{1,16}$")
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+
+class StoragePolicy:
+    """Routes uploads to one storage under ``key_prefix``, enforcing size and type.
+
+    Generated keys are ``<prefix><yyyy>/<mm>/<uuid4><ext>`` and written create-only,
+    so two uploads can never land on the same key.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        storage: ObjectStorage | None,
+        key_prefix: str = "",
+        max_size: int | None = None,
+        content_types: Sequence[str] | None = None,
+        *,
+        async_storage: AsyncObjectStorage | None = None,
+        storage_name: str | None = None,
+    ) -> None:
+        validate_prefix(key_prefix)
+        if key_prefix and not key_prefix.endswith("/"):
+            raise InvalidKeyError(f"policy {name!r}: key_prefix {key_prefix!r} must end with '/'", key=key_prefix)
+        self.name = name
+        self.storage = storage
+        self.async_storage = async_storage
+        self.storage_name = storage_name or getattr(storage, "name", None) or getattr(async_storage, "name", name)
+        self.key_prefix = key_prefix
+        self.max_size = max_size
+        self.content_types = tuple(content_types) if content_types else None
+
+    def __repr__(self) -> str:
+        return (
+            f"StoragePolicy(name={self.name!r}, storage={self.storage_name!r}, key_prefix={self.key_prefix!r}, "
+            f"max_size={self.max_size!r}, content_types={self.content_types!r})"
+        )
+
+    # -- checks shared by put and aput -----------------------------------------------------
+
+    def allows(self, content_type: str) -> bool:
+        if self.content_types is None:
+            return True
+        base = content_type.split(";", 1)[0].strip().lower()
+        for allowed in self.content_types:
+            allowed = allowed.lower()
+            if allowed == base or (allowed.endswith("/*") and base.startswith(allowed[:-1])):
+                return True
+        return False
+
+    def resolve_content_type(self, content_type: str | None, filename: str | None) -> str:
+        if content_type is None and filename:
+            content_type = mimetypes.guess_type(filename, strict=False)[0]
+        content_type = content_type or DEFAULT_CONTENT_TYPE
+        if not self.allows(content_type):
+            allowed = ", ".join(self.content_types or ())
+            raise ContentTypeNotAllowedError(
+                f"policy {self.name!r} does not accept {content_type!r}; allowed: {allowed}",
+                content_type=content_type,
+            )
+        return content_type
+
+    def resolve_key(self, key: str | None, filename: str | None) -> tuple[str, bool]:
+        """The full key, and whether it was generated (generated keys are written create-only)."""
+        if key is not None:
+            validate_key(key)
+            return validate_key(self.key_prefix + key), False
+        ext = posixpath.splitext(filename or "")[1].lower()
+        ext = ext if _SAFE_EXT.match(ext) else ""
+        now = datetime.now(UTC)
+        return f"{self.key_prefix}{now:%Y/%m}/{uuid.uuid4().hex}{ext}", True
+
+    def _ref(self, key: str, size: int, content_type: str, digest: Any, filename: str | None) -> StoredObjectRef:
+        from storeroom.refs import StoredObjectRef
+
+        return StoredObjectRef(
+            storage=self.storage_name,
+            key=key,
+            size=size,
+            content_type=content_type,
+            checksum=f"sha256:{digest.hexdigest()}",
+            filename=filename,
+        )
+
+    # -- uploads -----------------------------------------------------------------------------
+
+    def put(
+        self, data: Any, *, filename: str | None = None, content_type: str | None = None, key: str | None = None
+    ) -> StoredObjectRef:
+        """Store ``data`` under this policy; size is enforced while streaming, so nothing
+        oversized is ever kept."""
+        if self.storage is None:
+            raise RuntimeError(f"policy {self.name!r} has no sync storage; use aput()")
+        ctype = self.resolve_content_type(content_type, filename)
+        full_key, generated = self.resolve_key(key, filename)
+        digest = hashlib.sha256()
+        if isinstance(data, _BYTES_LIKE):
+            ByteSource(data, max_size=self.max_size)  # size check before any I/O
+            digest.update(data)
+            body: Any = data
+        else:
+            source = ByteSource(data, max_size=self.max_size)
+
+            def hashed() -> Iterator[bytes]:
+                for chunk in source:
+                    digest.update(chunk)
+                    yield chunk
+
+            body = hashed()
+        info = self.storage.write(full_key, body, content_type=ctype, overwrite=not generated, max_size=self.max_size)
+        return self._ref(full_key, info.size, ctype, digest, filename)
+
+    async def aput(
+        self, data: Any, *, filename: str | None = None, content_type: str | None = None, key: str | None = None
+    ) -> StoredObjectRef:
+        if self.async_storage is None:
+            raise RuntimeError(f"policy {self.name!r} has no async storage; use put()")
+        ctype = self.resolve_content_type(content_type, filename)
+        full_key, generated = self.resolve_key(key, filename)
+        digest = hashlib.sha256()
+        if isinstance(data, _BYTES_LIKE):
+            AsyncByteSource(data, max_size=self.max_size)
+            digest.update(data)
+            body: Any = data
+        else:
+            source = AsyncByteSource(data, max_size=self.max_size)
+
+            async def hashed() -> AsyncIterator[bytes]:
+                async for chunk in source:
+                    digest.update(chunk)
+                    yield chunk
+
+            body = hashed()
+        info = await self.async_storage.write(
+            full_key, body, content_type=ctype, overwrite=not generated, max_size=self.max_size
+        )
+        return self._ref(full_key, info.size, ctype, digest, filename)

@@ -1,0 +1,322 @@
+"""The ``Storeroom``: named databases, storages and policies built from settings."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Self
+
+from storeroom.database import check_connection_allowed
+from storeroom.errors import ConfigurationError, PluginError, StoreroomError
+from storeroom.health import HealthResult, HealthStatus
+
+if TYPE_CHECKING:
+    from storeroom.database import AsyncDatabaseInterface, DatabaseInterface
+    from storeroom.plugins import BackendRegistry, PluginManager
+    from storeroom.policy import StoragePolicy
+    from storeroom.storage import AsyncObjectStorage, ObjectStorage
+
+__all__ = ["Storeroom", "from_config"]
+
+
+def _pick_default(namespace: str, entries: Mapping[str, Any]) -> str | None:
+    defaults = [name for name, entry in entries.items() if getattr(entry, "default", False)]
+    if len(defaults) > 1:
+        raise ConfigurationError(
+            f"{namespace}: several entries say default = true ({', '.join(sorted(defaults))}); keep one",
+            key=f"{namespace}.{defaults[1]}.default",
+        )
+    if defaults:
+        return defaults[0]
+    if len(entries) == 1:
+        return next(iter(entries))
+    return None
+
+
+class Storeroom:
+    """Holds the validated settings and lazily builds one client per named resource.
+
+    Resources are created on first use and cached; ``close()`` (or the ``with`` /
+    ``async with`` block) releases every pool and client that was opened.
+    """
+
+    def __init__(self, settings: Mapping[str, Any], *, plugins: PluginManager | None = None) -> None:
+        from storeroom.config.models import PolicySettings, validate_model
+        from storeroom.plugins import get_plugin_manager
+
+        self.plugins = plugins or get_plugin_manager()
+        self._raw = settings
+        self._lock = threading.RLock()
+        self._databases = self._validate("databases", self.plugins.databases)
+        self._storages = self._validate("storages", self.plugins.storages)
+        self._policies = {
+            name: validate_model(PolicySettings, raw, f"policies.{name}")
+            for name, raw in (settings.get("policies") or {}).items()
+        }
+        for name, policy in self._policies.items():
+            if policy.storage not in self._storages:
+                raise ConfigurationError(
+                    f"policies.{name}.storage: no storage named {policy.storage!r} "
+                    f"(configured: {', '.join(sorted(self._storages)) or 'none'})",
+                    key=f"policies.{name}.storage",
+                )
+        self._default_database = _pick_default("databases", self._databases)
+        self._default_storage = _pick_default("storages", self._storages)
+        self._open: dict[tuple[str, str], Any] = {}
+        self._closed = False
+
+    # -- construction ------------------------------------------------------------------------
+
+    @classmethod
+    def from_settings(
+        cls, settings: Mapping[str, Any], *, plugins: PluginManager | None = None, embedded_default: bool = True
+    ) -> Self:
+        """Build from a plain mapping ``{"databases": {...}, "storages": {...}, "policies": {...}}``."""
+        from storeroom.config.loader import normalise_settings
+
+        return cls(normalise_settings(settings, embedded_default=embedded_default), plugins=plugins)
+
+    @classmethod
+    def from_config(
+        cls,
+        settings_files: Sequence[str | os.PathLike[str]] | None = None,
+        *,
+        environment: str | None = None,
+        plugins: PluginManager | None = None,
+    ) -> Self:
+        """Load settings with Dynaconf (files, environment, ``STOREROOM_*`` overrides) and validate them."""
+        from storeroom.config.loader import load_settings
+
+        return cls(load_settings(settings_files, environment=environment), plugins=plugins)
+
+    def _validate(self, namespace: str, registry: BackendRegistry) -> dict[str, Any]:
+        from storeroom.config.models import BackendSettings, validate_model
+
+        out: dict[str, Any] = {}
+        for name, raw in (self._raw.get(namespace) or {}).items():
+            key = f"{namespace}.{name}"
+            backend = raw.get("backend") if isinstance(raw, dict) else None
+            if not backend:
+                raise ConfigurationError(f"{key}.backend: missing; name the plugin, e.g. backend = \"sqlite\"", key=f"{key}.backend")
+            if not isinstance(backend, str):
+                raise ConfigurationError(f"{key}.backend: must be a plugin name string", key=f"{key}.backend")
+            cls = registry.any_class(backend)
+            model = getattr(cls, "settings_model", None) or BackendSettings
+            out[name] = validate_model(model, raw, key)
+        return out
+
+    # -- settings views ------------------------------------------------------------------------
+
+    @property
+    def database_names(self) -> list[str]:
+        return sorted(self._databases)
+
+    @property
+    def storage_names(self) -> list[str]:
+        return sorted(self._storages)
+
+    @property
+    def policy_names(self) -> list[str]:
+        return sorted(self._policies)
+
+    def _resolve(self, namespace: str, name: str | None, entries: Mapping[str, Any], default: str | None) -> str:
+        if name is None:
+            if default is None:
+                raise ConfigurationError(
+                    f"several {namespace} are configured ({', '.join(sorted(entries))}) and none has default = true; "
+                    "name one or mark a default",
+                    key=namespace,
+                )
+            return default
+        if name not in entries:
+            raise ConfigurationError(
+                f"no {namespace[:-1]} named {name!r} is configured (configured: {', '.join(sorted(entries)) or 'none'})",
+                key=f"{namespace}.{name}",
+            )
+        return name
+
+    def _get_or_create(self, kind: str, name: str, factory: Any) -> Any:
+        if self._closed:
+            raise StoreroomError("this Storeroom is closed")
+        with self._lock:
+            obj = self._open.get((kind, name))
+            if obj is None:
+                obj = factory()
+                self._open[(kind, name)] = obj
+            return obj
+
+    # -- databases -------------------------------------------------------------------------------
+
+    def database(self, name: str | None = None) -> DatabaseInterface:
+        """The sync database named ``name`` (default: the one marked default, or the only one)."""
+        name = self._resolve("databases", name, self._databases, self._default_database)
+        check_connection_allowed(name)
+        settings = self._databases[name]
+
+        def build() -> DatabaseInterface:
+            cls = self.plugins.databases.get(settings.backend)
+            if cls is None:
+                raise PluginError(f"the {settings.backend!r} database plugin has no sync implementation")
+            return cls.from_settings(name, settings)
+
+        return self._get_or_create("database", name, build)  # type: ignore[no-any-return]
+
+    def async_database(self, name: str | None = None) -> AsyncDatabaseInterface:
+        name = self._resolve("databases", name, self._databases, self._default_database)
+        check_connection_allowed(name)
+        settings = self._databases[name]
+
+        def build() -> AsyncDatabaseInterface:
+            cls = self.plugins.databases.get_async(settings.backend)
+            if cls is None:
+                raise PluginError(f"the {settings.backend!r} database plugin has no async implementation")
+            return cls.from_settings(name, settings)
+
+        return self._get_or_create("async_database", name, build)  # type: ignore[no-any-return]
+
+    # -- storages ----------------------------------------------------------------------------------
+
+    def storage(self, name: str | None = None) -> ObjectStorage:
+        name = self._resolve("storages", name, self._storages, self._default_storage)
+        settings = self._storages[name]
+
+        def build() -> ObjectStorage:
+            from storeroom.adapters import SyncStorageFromAsync
+
+            cls = self.plugins.storages.get(settings.backend)
+            if cls is not None:
+                return cls.from_settings(name, settings)
+            acls = self.plugins.storages.get_async(settings.backend)
+            assert acls is not None
+            return SyncStorageFromAsync(acls.from_settings(name, settings))
+
+        return self._get_or_create("storage", name, build)  # type: ignore[no-any-return]
+
+    def async_storage(self, name: str | None = None) -> AsyncObjectStorage:
+        name = self._resolve("storages", name, self._storages, self._default_storage)
+        settings = self._storages[name]
+
+        def build() -> AsyncObjectStorage:
+            from storeroom.adapters import AsyncStorageFromSync
+
+            acls = self.plugins.storages.get_async(settings.backend)
+            if acls is not None:
+                return acls.from_settings(name, settings)
+            cls = self.plugins.storages.get(settings.backend)
+            assert cls is not None
+            return AsyncStorageFromSync(cls.from_settings(name, settings))
+
+        return self._get_or_create("async_storage", name, build)  # type: ignore[no-any-return]
+
+    def policy(self, name: str) -> StoragePolicy:
+        from storeroom.policy import StoragePolicy
+
+        if name not in self._policies:
+            raise ConfigurationError(
+                f"no policy named {name!r} is configured (configured: {', '.join(self.policy_names) or 'none'})",
+                key=f"policies.{name}",
+            )
+        p = self._policies[name]
+
+        def build() -> StoragePolicy:
+            storage = self.storage(p.storage)
+            return StoragePolicy(
+                name, storage, p.key_prefix, p.max_size, p.content_types,
+                async_storage=self.async_storage(p.storage), storage_name=p.storage,
+            )
+
+        return self._get_or_create("policy", name, build)  # type: ignore[no-any-return]
+
+    # -- health ------------------------------------------------------------------------------------
+
+    def health(self, timeout: float = 5.0) -> dict[str, HealthResult]:
+        """Check every configured database and storage; never raises."""
+        report: dict[str, HealthResult] = {}
+        for name in self.database_names:
+            report[f"databases.{name}"] = self._checked(f"databases.{name}", lambda n=name: self.database(n).health_check(timeout))
+        for name in self.storage_names:
+            report[f"storages.{name}"] = self._checked(f"storages.{name}", lambda n=name: self.storage(n).health_check(timeout))
+        return report
+
+    @staticmethod
+    def _checked(component: str, check: Any) -> HealthResult:
+        try:
+            return check()  # type: ignore[no-any-return]
+        except Exception as exc:  # noqa: BLE001 - building the client failed (bad driver, etc.)
+            return HealthResult(component, HealthStatus.UNHEALTHY, f"{type(exc).__name__}: {exc}")
+
+    async def ahealth(self, timeout: float = 5.0) -> dict[str, HealthResult]:
+        async def one(component: str, factory: Any) -> tuple[str, HealthResult]:
+            try:
+                return component, await factory().health_check(timeout)
+            except Exception as exc:  # noqa: BLE001
+                return component, HealthResult(component, HealthStatus.UNHEALTHY, f"{type(exc).__name__}: {exc}")
+
+        jobs = [one(f"databases.{n}", lambda n=n: self.async_database(n)) for n in self.database_names]
+        jobs += [one(f"storages.{n}", lambda n=n: self.async_storage(n)) for n in self.storage_names]
+        return dict(await asyncio.gather(*jobs))
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close every sync resource (async ones need ``aclose``; closing them here is best effort)."""
+        with self._lock:
+            items, self._open = list(self._open.items()), {}
+            self._closed = True
+        errors: list[BaseException] = []
+        for (kind, _), obj in reversed(items):
+            if kind.startswith("async_"):
+                _close_async_blocking(obj)
+            elif kind != "policy":
+                try:
+                    obj.close()
+                except Exception as exc:  # noqa: BLE001
+                    errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    async def aclose(self) -> None:
+        with self._lock:
+            items, self._open = list(self._open.items()), {}
+            self._closed = True
+        for (kind, _), obj in reversed(items):
+            if kind.startswith("async_"):
+                await obj.close()
+            elif kind != "policy":
+                await asyncio.to_thread(obj.close)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return (
+            f"<Storeroom databases={self.database_names} storages={self.storage_names} "
+            f"policies={self.policy_names}>"
+        )
+
+
+def _close_async_blocking(obj: Any) -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(obj.close())
+        return
+    raise StoreroomError("close() was called with async resources open inside an event loop; use 'await room.aclose()'")
+
+
+def from_config(
+    settings_files: Sequence[str | os.PathLike[str]] | None = None, *, environment: str | None = None
+) -> Storeroom:
+    """Load settings with Dynaconf and return a :class:`Storeroom` (use it as a context manager)."""
+    return Storeroom.from_config(settings_files, environment=environment)

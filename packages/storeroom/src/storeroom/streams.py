@@ -1,0 +1,195 @@
+"""Write bodies normalised to chunk streams, with ``max_size`` enforced while streaming.
+
+Backends never see the many shapes users pass (bytes, files, generators, async
+iterables): they get a :class:`ByteSource` / :class:`AsyncByteSource` that yields
+non-empty ``bytes`` chunks and raises :class:`ContentTooLargeError` the moment the
+limit is crossed, so a backend only has to clean up on any exception. An exception
+raised by the caller's own data source propagates unchanged.
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from typing import Any
+
+from storeroom.errors import ContentTooLargeError
+
+__all__ = ["DEFAULT_CHUNK_SIZE", "AsyncByteSource", "ByteSource", "WriteData"]
+
+DEFAULT_CHUNK_SIZE = 1024 * 1024
+
+WriteData = bytes | bytearray | memoryview | io.IOBase | Iterable[bytes] | AsyncIterable[bytes] | Any
+_BYTES_LIKE = (bytes, bytearray, memoryview)
+
+
+def _too_large(max_size: int, seen: int | None = None) -> ContentTooLargeError:
+    got = f" ({seen} bytes or more)" if seen is not None else ""
+    return ContentTooLargeError(f"content exceeds max_size of {max_size} bytes{got}; nothing was stored", max_size=max_size)
+
+
+def _known_length(data: Any) -> int | None:
+    if isinstance(data, _BYTES_LIKE):
+        return memoryview(data).nbytes
+    try:
+        if data.seekable():
+            pos = data.tell()
+            try:
+                return int(os.fstat(data.fileno()).st_size) - pos
+            except (AttributeError, OSError, io.UnsupportedOperation):
+                end = data.seek(0, os.SEEK_END)
+                data.seek(pos)
+                return int(end) - pos
+    except (AttributeError, OSError, ValueError):
+        pass
+    return None
+
+
+def _check_type(data: Any, *, allow_async: bool) -> None:
+    if isinstance(data, str):
+        raise TypeError("write() takes bytes, a binary file or an iterable of bytes, not str; encode it first")
+    ok = isinstance(data, _BYTES_LIKE) or hasattr(data, "read") or isinstance(data, Iterable)
+    if allow_async:
+        ok = ok or isinstance(data, AsyncIterable)
+    if not ok:
+        raise TypeError(f"cannot write {type(data).__name__}: pass bytes, a binary file or an iterable of bytes")
+
+
+class _Limit:
+    def __init__(self, max_size: int | None, length: int | None) -> None:
+        self.max_size = max_size
+        self.bytes_read = 0
+        if max_size is not None and length is not None and length > max_size:
+            raise _too_large(max_size, length)
+
+    def count(self, chunk: Any) -> bytes:
+        if not isinstance(chunk, _BYTES_LIKE):
+            raise TypeError(f"data source yielded {type(chunk).__name__}; it must yield bytes")
+        self.bytes_read += len(chunk)
+        if self.max_size is not None and self.bytes_read > self.max_size:
+            raise _too_large(self.max_size, self.bytes_read)
+        return bytes(chunk) if not isinstance(chunk, bytes) else chunk
+
+
+class ByteSource:
+    """A synchronous write body. Iterate it for chunks, or ``read(n)`` for fixed-size parts."""
+
+    def __init__(self, data: Any, *, max_size: int | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+        _check_type(data, allow_async=False)
+        if isinstance(data, AsyncIterable) and not isinstance(data, Iterable):
+            raise TypeError("an async iterable needs the async API (AsyncObjectStorage.write)")
+        self.length = _known_length(data)
+        self._limit = _Limit(max_size, self.length)
+        self._data = data
+        self._chunk_size = chunk_size
+        self._iter: Iterator[bytes] | None = None
+        self._buffer = bytearray()
+
+    @property
+    def bytes_read(self) -> int:
+        return self._limit.bytes_read
+
+    def _raw_chunks(self) -> Iterator[bytes]:
+        data = self._data
+        if isinstance(data, _BYTES_LIKE):
+            view = memoryview(data)
+            for start in range(0, len(view), self._chunk_size):
+                yield bytes(view[start : start + self._chunk_size])
+            return
+        if hasattr(data, "read"):
+            while chunk := data.read(self._chunk_size):
+                yield chunk
+            return
+        yield from data
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._buffer:
+            buffered, self._buffer = bytes(self._buffer), bytearray()
+            yield buffered
+        if self._iter is None:
+            self._iter = self._raw_chunks()
+        count = self._limit.count
+        for chunk in self._iter:
+            if chunk:
+                yield count(chunk)
+
+    def read(self, size: int) -> bytes:
+        """Up to ``size`` bytes; ``b""`` only at the end. Used by part-based uploads."""
+        if self._iter is None:
+            self._iter = self._raw_chunks()
+        while len(self._buffer) < size:
+            try:
+                chunk = next(self._iter)
+            except StopIteration:
+                break
+            if chunk:
+                self._buffer += self._limit.count(chunk)
+        out = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return out
+
+
+class AsyncByteSource:
+    """The async twin of :class:`ByteSource`; also accepts async iterables and async files."""
+
+    def __init__(self, data: Any, *, max_size: int | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+        _check_type(data, allow_async=True)
+        self.length = _known_length(data)
+        self._limit = _Limit(max_size, self.length)
+        self._data = data
+        self._chunk_size = chunk_size
+        self._iter: AsyncIterator[bytes] | None = None
+        self._buffer = bytearray()
+
+    @property
+    def bytes_read(self) -> int:
+        return self._limit.bytes_read
+
+    async def _raw_chunks(self) -> AsyncIterator[bytes]:
+        data = self._data
+        if isinstance(data, _BYTES_LIKE):
+            view = memoryview(data)
+            for start in range(0, len(view), self._chunk_size):
+                yield bytes(view[start : start + self._chunk_size])
+            return
+        if hasattr(data, "read"):
+            while True:
+                chunk = data.read(self._chunk_size)
+                if inspect.isawaitable(chunk):
+                    chunk = await chunk
+                if not chunk:
+                    return
+                yield chunk
+        if isinstance(data, AsyncIterable):
+            async for chunk in data:
+                yield chunk
+            return
+        for chunk in data:
+            yield chunk
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._buffer:
+            buffered, self._buffer = bytes(self._buffer), bytearray()
+            yield buffered
+        if self._iter is None:
+            self._iter = self._raw_chunks()
+        count = self._limit.count
+        async for chunk in self._iter:
+            if chunk:
+                yield count(chunk)
+
+    async def read(self, size: int) -> bytes:
+        if self._iter is None:
+            self._iter = self._raw_chunks()
+        while len(self._buffer) < size:
+            try:
+                chunk = await self._iter.__anext__()
+            except StopAsyncIteration:
+                break
+            if chunk:
+                self._buffer += self._limit.count(chunk)
+        out = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return out
