@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self
 
 from storeroom.database import check_connection_allowed
-from storeroom.errors import ConfigurationError, PluginError, StoreroomError
+from storeroom.errors import ConfigurationError, StoreroomError
 from storeroom.health import HealthResult, HealthStatus
 
 if TYPE_CHECKING:
@@ -156,10 +156,15 @@ class Storeroom:
         settings = self._databases[name]
 
         def build() -> DatabaseInterface:
+            from storeroom.adapters import SyncDatabaseFromAsync
+
             cls = self.plugins.databases.get(settings.backend)
-            if cls is None:
-                raise PluginError(f"the {settings.backend!r} database plugin has no sync implementation")
-            return cls.from_settings(name, settings)
+            if cls is not None:
+                db: DatabaseInterface = cls.from_settings(name, settings)
+                return db
+            acls = self.plugins.databases.get_async(settings.backend)
+            assert acls is not None
+            return SyncDatabaseFromAsync(acls.from_settings(name, settings))
 
         return self._get_or_create("database", name, build)  # type: ignore[no-any-return]
 
@@ -169,10 +174,15 @@ class Storeroom:
         settings = self._databases[name]
 
         def build() -> AsyncDatabaseInterface:
-            cls = self.plugins.databases.get_async(settings.backend)
-            if cls is None:
-                raise PluginError(f"the {settings.backend!r} database plugin has no async implementation")
-            return cls.from_settings(name, settings)
+            from storeroom.adapters import AsyncDatabaseFromSync
+
+            acls = self.plugins.databases.get_async(settings.backend)
+            if acls is not None:
+                adb: AsyncDatabaseInterface = acls.from_settings(name, settings)
+                return adb
+            cls = self.plugins.databases.get(settings.backend)
+            assert cls is not None
+            return AsyncDatabaseFromSync(cls.from_settings(name, settings))
 
         return self._get_or_create("async_database", name, build)  # type: ignore[no-any-return]
 
@@ -187,7 +197,8 @@ class Storeroom:
 
             cls = self.plugins.storages.get(settings.backend)
             if cls is not None:
-                return cls.from_settings(name, settings)
+                st: ObjectStorage = cls.from_settings(name, settings)
+                return st
             acls = self.plugins.storages.get_async(settings.backend)
             assert acls is not None
             return SyncStorageFromAsync(acls.from_settings(name, settings))
@@ -203,7 +214,8 @@ class Storeroom:
 
             acls = self.plugins.storages.get_async(settings.backend)
             if acls is not None:
-                return acls.from_settings(name, settings)
+                ast: AsyncObjectStorage = acls.from_settings(name, settings)
+                return ast
             cls = self.plugins.storages.get(settings.backend)
             assert cls is not None
             return AsyncStorageFromSync(cls.from_settings(name, settings))

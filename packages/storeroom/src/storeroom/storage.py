@@ -9,6 +9,7 @@ the same errors everywhere.
 from __future__ import annotations
 
 import abc
+import builtins
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any, ClassVar, Self
@@ -104,7 +105,7 @@ class ObjectStorage(_Base, abc.ABC):
             return False
         return True
 
-    def _delete_many(self, keys: list[str]) -> int:
+    def _delete_many(self, keys: builtins.list[str]) -> int:
         return sum(1 for key in keys if self._delete(key))
 
     def _copy(self, src: str, dst: str, *, overwrite: bool) -> ObjectInfo:
@@ -188,7 +189,7 @@ class ObjectStorage(_Base, abc.ABC):
             validate_key(start_after)
         return self._list(prefix, start_after)
 
-    def list_keys(self, prefix: str = "") -> list[str]:
+    def list_keys(self, prefix: str = "") -> builtins.list[str]:
         return [info.key for info in self.list(prefix)]
 
     def copy(self, src: str, dst: str, *, overwrite: bool = True) -> ObjectInfo:
@@ -265,7 +266,7 @@ class AsyncObjectStorage(_Base, abc.ABC):
             return False
         return True
 
-    async def _delete_many(self, keys: list[str]) -> int:
+    async def _delete_many(self, keys: builtins.list[str]) -> int:
         count = 0
         for key in keys:
             count += bool(await self._delete(key))
@@ -345,7 +346,7 @@ class AsyncObjectStorage(_Base, abc.ABC):
             validate_key(start_after)
         return self._list(prefix, start_after)
 
-    async def list_keys(self, prefix: str = "") -> list[str]:
+    async def list_keys(self, prefix: str = "") -> builtins.list[str]:
         return [info.key async for info in self.list(prefix)]
 
     async def copy(self, src: str, dst: str, *, overwrite: bool = True) -> ObjectInfo:

@@ -35,13 +35,13 @@ def _known_length(data: Any) -> int | None:
         return memoryview(data).nbytes
     try:
         if data.seekable():
-            pos = data.tell()
+            pos = int(data.tell())
             try:
                 return int(os.fstat(data.fileno()).st_size) - pos
             except (AttributeError, OSError, io.UnsupportedOperation):
                 end = data.seek(0, os.SEEK_END)
                 data.seek(pos)
-                return int(end) - pos
+                return int(end) - int(pos)
     except (AttributeError, OSError, ValueError):
         pass
     return None

@@ -1,4 +1,4 @@
-"""Adapters that give a one-sided storage plugin the other side.
+"""Storage adapters that give a one-sided storage plugin the other side.
 
 ``AsyncStorageFromSync`` offloads each call of a sync backend to a worker thread;
 ``SyncStorageFromAsync`` runs an async backend on a private event loop thread (a
@@ -9,62 +9,16 @@ so a third-party plugin only has to write one.
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from concurrent.futures import Future
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
+from storeroom.adapters.portal import DONE, BlockingPortal, anext_or_done
 from storeroom.objects import ObjectInfo
 from storeroom.storage import AsyncObjectStorage, ObjectStorage
 from storeroom.streams import AsyncByteSource, ByteSource
 
-__all__ = ["AsyncStorageFromSync", "BlockingPortal", "SyncStorageFromAsync"]
+__all__ = ["AsyncStorageFromSync", "SyncStorageFromAsync"]
 
-T = TypeVar("T")
-_DONE = object()
-
-
-class BlockingPortal:
-    """A private event loop in a daemon thread; ``call`` runs a coroutine there and waits."""
-
-    def __init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="storeroom-portal", daemon=True)
-        self._thread.start()
-
-    def call(self, func: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
-        future: Future[T] = asyncio.run_coroutine_threadsafe(_as_coro(func(*args, **kwargs)), self._loop)
-        return future.result()
-
-    def iterate(self, aiter: AsyncIterator[T]) -> Iterator[T]:
-        try:
-            while True:
-                item = self.call(_anext_or_done, aiter)
-                if item is _DONE:
-                    return
-                yield item  # type: ignore[misc]
-        finally:
-            aclose = getattr(aiter, "aclose", None)
-            if aclose is not None and self._loop.is_running():
-                self.call(aclose)
-
-    def stop(self) -> None:
-        if self._loop.is_running():
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(5)
-        if not self._loop.is_running():
-            self._loop.close()
-
-
-async def _as_coro(awaitable: Awaitable[T]) -> T:
-    return await awaitable
-
-
-async def _anext_or_done(aiter: AsyncIterator[Any]) -> Any:
-    try:
-        return await aiter.__anext__()
-    except StopAsyncIteration:
-        return _DONE
 
 
 class AsyncStorageFromSync(AsyncObjectStorage):
@@ -84,8 +38,8 @@ class AsyncStorageFromSync(AsyncObjectStorage):
         def pull() -> Iterator[bytes]:
             # Runs in the worker thread; each chunk is fetched on the event loop.
             while True:
-                chunk = asyncio.run_coroutine_threadsafe(_anext_or_done(agen), loop).result()
-                if chunk is _DONE:
+                chunk = asyncio.run_coroutine_threadsafe(anext_or_done(agen), loop).result()
+                if chunk is DONE:
                     return
                 yield chunk
 

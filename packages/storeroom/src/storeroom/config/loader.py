@@ -85,9 +85,6 @@ def load_settings(
         missing = [f for f in files if not Path(f).exists() and not Path(f).name.startswith(".secrets")]
         if missing:
             raise ConfigurationError(f"settings file not found: {', '.join(missing)}", key="settings_files")
-    kwargs: dict[str, Any] = {}
-    if environment:
-        kwargs["env"] = environment
     try:
         settings = Dynaconf(
             envvar_prefix=ENVVAR_PREFIX,
@@ -96,8 +93,9 @@ def load_settings(
             settings_files=files,
             merge_enabled=True,
             load_dotenv=False,
-            **kwargs,
         )
+        if environment:  # an explicit argument beats STOREROOM_ENV
+            settings = settings.from_env(environment)
         raw = settings.as_dict()
     except ConfigurationError:
         raise
