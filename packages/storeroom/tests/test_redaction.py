@@ -57,3 +57,17 @@ def test_redact_mapping_masks_secret_names() -> None:
     assert out["databases"]["main"]["pool"] == {"size": 5}
     assert out["storages"]["s3"]["secret_access_key"] == "***"
     assert out["storages"]["s3"]["connection_string"] is None
+
+
+def test_log_records_are_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    from storeroom.logs import get_logger
+
+    log = get_logger("storeroom.test")
+    with caplog.at_level("INFO", logger="storeroom.test"):
+        log.info("connecting to %s", "postgresql://app:LogSecret-1@db/app")
+        try:
+            raise RuntimeError("auth failed for password=LogSecret-2")
+        except RuntimeError:
+            log.exception("failed")
+    assert "LogSecret" not in caplog.text
+    assert "postgresql://app:***@db/app" in caplog.text

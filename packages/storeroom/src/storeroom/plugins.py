@@ -19,6 +19,7 @@ import pluggy
 from storeroom import hookspecs
 from storeroom._markers import PROJECT
 from storeroom.errors import PluginError, PluginLoadError, PluginNotFoundError
+from storeroom.logs import get_logger
 
 __all__ = [
     "DISABLE_ENV",
@@ -32,6 +33,7 @@ __all__ = [
 ]
 
 DISABLE_ENV = "STOREROOM_DISABLE_PLUGINS"
+_log = get_logger(__name__)
 
 #: first-party backend names -> the extra that installs them
 KNOWN_PLUGINS: dict[str, str] = {
@@ -180,6 +182,7 @@ class PluginManager:
                 )
                 error.__cause__ = exc
                 info.error = error
+                _log.warning("%s", error)
                 for registry in (self.databases, self.storages, self.schema_providers):
                     registry.mark_broken(ep.name, error)
 

@@ -116,7 +116,7 @@ class StoragePolicy:
         oversized is ever kept."""
         if self.storage is None:
             raise RuntimeError(f"policy {self.name!r} has no sync storage; use aput()")
-        ctype = self.resolve_content_type(content_type, filename)
+        ctype = self.resolve_content_type(content_type, filename or key)
         full_key, generated = self.resolve_key(key, filename)
         digest = hashlib.sha256()
         if isinstance(data, _BYTES_LIKE):
@@ -140,7 +140,7 @@ class StoragePolicy:
     ) -> StoredObjectRef:
         if self.async_storage is None:
             raise RuntimeError(f"policy {self.name!r} has no async storage; use put()")
-        ctype = self.resolve_content_type(content_type, filename)
+        ctype = self.resolve_content_type(content_type, filename or key)
         full_key, generated = self.resolve_key(key, filename)
         digest = hashlib.sha256()
         if isinstance(data, _BYTES_LIKE):

@@ -29,7 +29,7 @@ _KEY_VALUE = re.compile(
 _BEARER = re.compile(r"(?P<head>\bBearer\s+)(?P<secret>[A-Za-z0-9._~+/=\-]+)")
 
 SECRET_NAME_PATTERN = re.compile(
-    r"(password|passwd|pwd|secret|token|account_key|accountkey|credential|sas|private_key|api_key)",
+    r"(password|passwd|pwd|secret|token|account_key|accountkey|credential|sas|private_key|api_key|connection_string)",
     re.IGNORECASE,
 )
 

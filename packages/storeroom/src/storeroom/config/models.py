@@ -28,7 +28,18 @@ __all__ = [
 
 M = TypeVar("M", bound=BaseModel)
 
-Size = Annotated[int, BeforeValidator(lambda v: parse_size(v) if isinstance(v, (str, int)) else v)]
+
+
+def _size(value: Any) -> Any:
+    if not isinstance(value, str | int):
+        return value
+    try:
+        return parse_size(value)
+    except ConfigurationError as exc:  # pydantic reports ValueErrors with the field's location
+        raise ValueError(exc.message.removeprefix("size: ")) from None
+
+
+Size = Annotated[int, BeforeValidator(_size)]
 
 
 class _Strict(BaseModel):

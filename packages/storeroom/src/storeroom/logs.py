@@ -1,0 +1,32 @@
+"""Loggers whose records are redacted before any handler sees them."""
+
+from __future__ import annotations
+
+import logging
+
+from storeroom.redaction import redact
+
+__all__ = ["RedactingFilter", "get_logger"]
+
+
+class RedactingFilter(logging.Filter):
+    """Render the message, mask secrets in it, and drop the raw arguments."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = None
+        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
+def get_logger(name: str) -> logging.Logger:
+    """``logging.getLogger(name)`` with redaction attached (filters do not inherit)."""
+    logger = logging.getLogger(name)
+    if _FILTER not in logger.filters:
+        logger.addFilter(_FILTER)
+    return logger
