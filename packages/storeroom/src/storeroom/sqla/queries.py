@@ -1,0 +1,204 @@
+"""The query methods, written once per side for databases and transactions alike.
+
+A database and a transaction differ only in where the connection comes from, which
+``_use(statement)`` supplies: a transaction yields its pinned connection; a database
+joins the ambient transaction or checks out a connection for one short transaction.
+Statement building, parameter checks and row conversion are shared with the other
+side through :mod:`storeroom.sqla.statements` and :mod:`storeroom.sqla.results`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from itertools import chain
+from typing import TYPE_CHECKING, Any
+
+from storeroom.sqla.results import first_to_dict, rows_to_dicts, to_dicts
+from storeroom.sqla.statements import BulkInsert, check_batch_size, prepare, prepare_many
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.ext.asyncio import AsyncConnection
+    from sqlalchemy.sql.elements import TextClause
+
+    from storeroom.sqla.base import SqlaBase
+
+__all__ = ["AsyncQueries", "SyncQueries"]
+
+
+def _stream_options(batch_size: int) -> dict[str, Any]:
+    return {"stream_results": True, "yield_per": batch_size}
+
+
+class SyncQueries:
+    """``fetch_*``, ``execute*``, ``stream`` and ``bulk_insert`` over ``self._use``."""
+
+    @property
+    def _db(self) -> SqlaBase:
+        raise NotImplementedError
+
+    def _use(self, statement: str | None, single: bool = True) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def _precheck(self) -> None:
+        """Fail before any work: a closed database, a foreign transaction, an ended one."""
+        raise NotImplementedError
+
+    def fetch_all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Every row, as dicts keyed by column name."""
+        clause, bound = prepare(sql, params)
+        with self._use(sql) as conn:
+            return rows_to_dicts(conn.execute(clause, bound))
+
+    def fetch_one(self, sql: str, params: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+        """The first row, or None when there is none."""
+        clause, bound = prepare(sql, params)
+        with self._use(sql) as conn:
+            return first_to_dict(conn.execute(clause, bound))
+
+    def fetch_value(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        """The first column of the first row, or None when there is no row."""
+        clause, bound = prepare(sql, params)
+        with self._use(sql) as conn:
+            return conn.execute(clause, bound).scalar()
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        """Run one statement; the driver's rowcount (-1 where it has none)."""
+        clause, bound = prepare(sql, params)
+        with self._use(sql) as conn:
+            return int(conn.execute(clause, bound).rowcount)
+
+    def execute_many(self, sql: str, seq: Sequence[Mapping[str, Any]]) -> int:
+        """Run one statement per parameter set (a DBAPI executemany); total rowcount."""
+        clause, rows = prepare_many(sql, seq)
+        self._precheck()
+        if not rows:
+            return 0
+        with self._use(sql, single=False) as conn:
+            return int(conn.execute(clause, rows).rowcount)
+
+    def stream(
+        self, sql: str, params: Mapping[str, Any] | None = None, batch_size: int = 1000
+    ) -> Iterator[dict[str, Any]]:
+        """Rows fetched ``batch_size`` at a time from a server-side cursor.
+
+        Lazy: the connection is taken on the first ``next()`` and given back when the
+        iterator is exhausted or closed (``break`` in a ``for`` loop closes it at once).
+        """
+        clause, bound = prepare(sql, params)
+        check_batch_size(batch_size)
+        self._precheck()
+        return self._stream(sql, clause, bound, batch_size)
+
+    def _stream(
+        self, sql: str, clause: TextClause, bound: Mapping[str, Any], batch_size: int
+    ) -> Iterator[dict[str, Any]]:
+        with self._use(sql) as conn:
+            result = conn.execute(clause, bound, execution_options=_stream_options(batch_size))
+            try:
+                keys = tuple(result.keys())
+                for partition in result.partitions():
+                    yield from to_dicts(keys, partition)
+            finally:
+                result.close()
+
+    def bulk_insert(self, table: str, rows: Iterable[Mapping[str, Any]], columns: Sequence[str] | None = None) -> int:
+        """Insert many rows in one transaction; the number inserted (0 for no rows)."""
+        plan = BulkInsert(table, columns, self._db.bulk_batch_size)
+        self._precheck()
+        batches = plan.batches(rows)
+        first = next(batches, None)
+        if first is None:
+            return 0
+        with self._use(None, single=False) as conn:
+            return self._db._insert_batches(conn, plan, chain((first,), batches))
+
+
+class AsyncQueries:
+    """The async twin of :class:`SyncQueries`."""
+
+    @property
+    def _db(self) -> SqlaBase:
+        raise NotImplementedError
+
+    def _use(self, statement: str | None, single: bool = True) -> AbstractAsyncContextManager[AsyncConnection]:
+        raise NotImplementedError
+
+    def _precheck(self) -> None:
+        """Fail before any work: a closed database, a foreign transaction, an ended one."""
+        raise NotImplementedError
+
+    async def fetch_all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        clause, bound = prepare(sql, params)
+        async with self._use(sql) as conn:
+            return rows_to_dicts(await conn.execute(clause, bound))
+
+    async def fetch_one(self, sql: str, params: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+        clause, bound = prepare(sql, params)
+        async with self._use(sql) as conn:
+            return first_to_dict(await conn.execute(clause, bound))
+
+    async def fetch_value(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        clause, bound = prepare(sql, params)
+        async with self._use(sql) as conn:
+            return (await conn.execute(clause, bound)).scalar()
+
+    async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        clause, bound = prepare(sql, params)
+        async with self._use(sql) as conn:
+            return int((await conn.execute(clause, bound)).rowcount)
+
+    async def execute_many(self, sql: str, seq: Sequence[Mapping[str, Any]]) -> int:
+        clause, rows = prepare_many(sql, seq)
+        self._precheck()
+        if not rows:
+            return 0
+        async with self._use(sql, single=False) as conn:
+            return int((await conn.execute(clause, rows)).rowcount)
+
+    def stream(
+        self, sql: str, params: Mapping[str, Any] | None = None, batch_size: int = 1000
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Rows fetched ``batch_size`` at a time (server-side cursor where the driver has one).
+
+        To stop early and give the connection back at once, iterate inside
+        ``async with contextlib.aclosing(db.stream(...)) as rows:``; a bare ``break``
+        leaves closing to the event loop's async-generator finaliser.
+        """
+        clause, bound = prepare(sql, params)
+        check_batch_size(batch_size)
+        self._precheck()
+        return self._stream(sql, clause, bound, batch_size)
+
+    async def _stream(
+        self, sql: str, clause: TextClause, bound: Mapping[str, Any], batch_size: int
+    ) -> AsyncIterator[dict[str, Any]]:
+        async with self._use(sql) as conn:
+            if conn.dialect.supports_server_side_cursors:
+                result = await conn.stream(clause, bound, execution_options={"yield_per": batch_size})
+                try:
+                    keys = tuple(result.keys())
+                    async for partition in result.partitions():
+                        for row in to_dicts(keys, partition):
+                            yield row
+                finally:
+                    await result.close()
+            else:  # buffered by the driver; still handed out in batches
+                buffered = await conn.execute(clause, bound)
+                keys = tuple(buffered.keys())
+                for partition in buffered.partitions(batch_size):
+                    for row in to_dicts(keys, partition):
+                        yield row
+
+    async def bulk_insert(
+        self, table: str, rows: Iterable[Mapping[str, Any]], columns: Sequence[str] | None = None
+    ) -> int:
+        plan = BulkInsert(table, columns, self._db.bulk_batch_size)
+        self._precheck()
+        batches = plan.batches(rows)
+        first = next(batches, None)
+        if first is None:
+            return 0
+        async with self._use(None, single=False) as conn:
+            return int(await conn.run_sync(self._db._insert_batches, plan, chain((first,), batches)))

@@ -1,0 +1,177 @@
+"""Turning ``(sql, params)`` into SQLAlchemy statements, checking parameters first.
+
+Every dialect takes named ``:name`` parameters through :func:`sqlalchemy.text`.
+Parameter names are checked before anything is sent, so a typo is a
+:class:`~storeroom.errors.QueryError` naming the parameter, not a driver error
+(or, worse, a silently ignored value). Bulk inserts go through
+``sqlalchemy.table()/column()`` so identifiers are quoted by the dialect and never
+formatted into SQL by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import TextClause
+
+from storeroom.errors import QueryError
+
+__all__ = [
+    "BULK_BATCH_SIZE",
+    "BulkInsert",
+    "bind_names",
+    "check_batch_size",
+    "prepare",
+    "prepare_many",
+]
+
+#: rows sent per executemany by the generic bulk insert; bounds memory for generators
+BULK_BATCH_SIZE = 5000
+
+
+@lru_cache(maxsize=2048)
+def _compile(sql: str) -> tuple[TextClause, frozenset[str]]:
+    """One ``text()`` construct per distinct SQL string; SQLAlchemy's compiled cache keys on it."""
+    clause = sa.text(sql)
+    return clause, frozenset(clause.compile().params)
+
+
+def bind_names(sql: str) -> frozenset[str]:
+    """The ``:name`` parameters ``sql`` expects."""
+    return _compile(sql)[1]
+
+
+def _mismatch(sql: str, names: frozenset[str], given: Iterable[str], where: str = "") -> QueryError:
+    given_set = set(given)
+    missing = sorted(names - given_set)
+    unknown = sorted(given_set - names)
+    parts = []
+    if missing:
+        parts.append("missing parameter" + ("s " if len(missing) > 1 else " ") + ", ".join(f"':{n}'" for n in missing))
+    if unknown:
+        parts.append("unknown parameter" + ("s " if len(unknown) > 1 else " ") + ", ".join(repr(n) for n in unknown))
+    takes = ", ".join(f":{n}" for n in sorted(names)) or "no parameters"
+    return QueryError(f"{'; '.join(parts)}{where} (the statement takes {takes})", statement=sql)
+
+
+def prepare(sql: str, params: Mapping[str, Any] | None) -> tuple[TextClause, Mapping[str, Any]]:
+    """The statement and its parameters, after checking the names match exactly."""
+    if not isinstance(sql, str):
+        raise QueryError(f"sql must be a string, got {type(sql).__name__}")
+    clause, names = _compile(sql)
+    if params is None:
+        params = {}
+    elif not isinstance(params, Mapping):
+        raise QueryError(
+            f"parameters must be a mapping of names to values (':id' -> {{'id': 1}}), got {type(params).__name__}",
+            statement=sql,
+        )
+    if params.keys() != names:
+        raise _mismatch(sql, names, params.keys())
+    return clause, params
+
+
+def prepare_many(sql: str, seq: Iterable[Mapping[str, Any]]) -> tuple[TextClause, list[Mapping[str, Any]]]:
+    """Like :func:`prepare` for an executemany: every parameter set is checked."""
+    if not isinstance(sql, str):
+        raise QueryError(f"sql must be a string, got {type(sql).__name__}")
+    if isinstance(seq, Mapping):
+        raise QueryError("execute_many takes a sequence of parameter mappings, got a single mapping", statement=sql)
+    clause, names = _compile(sql)
+    rows = list(seq)
+    for index, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise QueryError(f"parameter set #{index} is a {type(row).__name__}, not a mapping", statement=sql)
+        if row.keys() != names:
+            raise _mismatch(sql, names, row.keys(), f" in parameter set #{index}")
+    return clause, rows
+
+
+def check_batch_size(batch_size: int) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise QueryError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return batch_size
+
+
+def _split_table(table: str) -> tuple[str | None, str]:
+    if not isinstance(table, str) or not table.strip():
+        raise QueryError(f"table must be a non-empty string, got {table!r}")
+    schema, dot, name = table.rpartition(".")
+    if dot and (not schema or not name):
+        raise QueryError(f"table {table!r} is not a valid 'name' or 'schema.name'")
+    return (schema or None), name
+
+
+class BulkInsert:
+    """Plans a generic bulk insert: quoted target, column list, and row batches.
+
+    ``columns`` (when given) selects and orders the columns; rows may carry other keys,
+    which are ignored. Without ``columns`` the first row's keys are used and every row
+    must have exactly those keys.
+    """
+
+    def __init__(self, table: str, columns: Sequence[str] | None, batch_size: int = BULK_BATCH_SIZE) -> None:
+        self.schema, self.name = _split_table(table)
+        self.table = table
+        self.batch_size = check_batch_size(batch_size)
+        self.columns: tuple[str, ...] | None = None
+        self._strict = columns is None
+        if columns is not None:
+            self._set_columns(columns)
+
+    def _set_columns(self, columns: Iterable[str]) -> None:
+        cols = tuple(columns)
+        if not cols:
+            raise QueryError(f"bulk insert into {self.table!r} needs at least one column")
+        for c in cols:
+            if not isinstance(c, str) or not c:
+                raise QueryError(f"bulk insert into {self.table!r}: column names must be non-empty strings, got {c!r}")
+        if len(set(cols)) != len(cols):
+            raise QueryError(f"bulk insert into {self.table!r}: duplicate column names in {list(cols)!r}")
+        self.columns = cols
+
+    def statement(self) -> Insert:
+        """``INSERT INTO <quoted table> (<quoted columns>)``; values come from each batch."""
+        assert self.columns is not None
+        target = sa.table(self.name, *(sa.column(c) for c in self.columns), schema=self.schema)
+        return sa.insert(target)
+
+    def _row(self, index: int, row: Mapping[str, Any]) -> dict[str, Any]:
+        cols = self.columns
+        assert cols is not None
+        if not isinstance(row, Mapping):
+            raise QueryError(f"bulk insert into {self.table!r}: row #{index} is a {type(row).__name__}, not a mapping")
+        try:
+            values = {c: row[c] for c in cols}
+        except KeyError as exc:
+            raise QueryError(
+                f"bulk insert into {self.table!r}: row #{index} has no value for column {exc.args[0]!r}"
+            ) from None
+        if self._strict and len(row) != len(cols):
+            extra = sorted(set(row) - set(cols))
+            raise QueryError(
+                f"bulk insert into {self.table!r}: row #{index} has keys {extra!r} that the first row lacks; "
+                "pass columns=... to choose the columns explicitly"
+            )
+        return values
+
+    def batches(self, rows: Iterable[Mapping[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+        """Checked parameter dicts in batches of ``batch_size`` (lazy: generators stay bounded)."""
+        batch: list[dict[str, Any]] = []
+        for index, row in enumerate(rows):
+            if self.columns is None:
+                if not isinstance(row, Mapping):
+                    raise QueryError(
+                        f"bulk insert into {self.table!r}: row #0 is a {type(row).__name__}, not a mapping"
+                    )
+                self._set_columns(row.keys())
+            batch.append(self._row(index, row))
+            if len(batch) >= self.batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
