@@ -164,6 +164,9 @@ class SyncStorageFromAsync(ObjectStorage):
         return self.portal.call(self.inner._health_probe)
 
     def close(self) -> None:
+        if getattr(self, "_closed", False):
+            return  # idempotent: the portal loop is already stopped
+        self._closed = True
         try:
             self.portal.call(self.inner.close)
         finally:

@@ -133,7 +133,7 @@ class DatabaseConformance:
     # -- identity ------------------------------------------------------------------------
 
     def test_declares_plugin_name(self, database: DatabaseInterface) -> None:
-        assert isinstance(type(database).PLUGIN_NAME, str) and type(database).PLUGIN_NAME
+        assert isinstance(database.PLUGIN_NAME, str) and database.PLUGIN_NAME
         assert isinstance(type(database).transactional_ddl, bool)
 
     def test_exposes_engine_and_server_version(self, database: DatabaseInterface) -> None:
@@ -650,7 +650,7 @@ class AsyncDatabaseConformance:
 
     @pytest.mark.asyncio
     async def test_declares_plugin_name(self, async_database: AsyncDatabaseInterface) -> None:
-        assert isinstance(type(async_database).PLUGIN_NAME, str) and type(async_database).PLUGIN_NAME
+        assert isinstance(async_database.PLUGIN_NAME, str) and async_database.PLUGIN_NAME
         assert isinstance(type(async_database).transactional_ddl, bool)
 
     @pytest.mark.asyncio
