@@ -143,6 +143,10 @@ class DatabaseInterface(Queryable):
     ) -> AbstractContextManager[Transaction]: ...
 
     @abc.abstractmethod
+    def server_version(self) -> str | None:
+        """The server's version (connects once if not yet known); schema sync keys features on it."""
+
+    @abc.abstractmethod
     def health_check(self, timeout: float = 5.0) -> HealthResult: ...
 
     @abc.abstractmethod
@@ -210,6 +214,9 @@ class AsyncDatabaseInterface(AsyncQueryable):
     def transaction(
         self, isolation_level: str | None = None, read_only: bool = False
     ) -> AbstractAsyncContextManager[AsyncTransaction]: ...
+
+    @abc.abstractmethod
+    async def server_version(self) -> str | None: ...
 
     @abc.abstractmethod
     async def health_check(self, timeout: float = 5.0) -> HealthResult: ...

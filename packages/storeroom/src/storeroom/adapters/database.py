@@ -32,7 +32,7 @@ from storeroom.database import (
     reset_ambient,
     set_ambient,
 )
-from storeroom.errors import DatabaseError
+from storeroom.errors import DatabaseError, TransactionError
 from storeroom.health import HealthResult
 from storeroom.pool import PoolInfo
 
@@ -77,6 +77,11 @@ class _ThreadActor:
             except BaseException as exc:  # noqa: BLE001 - handed to the caller
                 future.set_exception(exc)
 
+    def check_open(self, depth: int) -> None:
+        if depth >= len(self._stack):
+            what = "savepoint" if depth else "transaction"
+            raise TransactionError(f"this {what} has ended; open a new one")
+
     def submit(self, func: Callable[..., Any], *args: Any) -> Future[Any]:
         future: Future[Any] = Future()
         self._commands.put((func, args, future))
@@ -110,6 +115,7 @@ class _ThreadTxProxy(AsyncTransaction):
 
     async def _call(self, name: str, *args: Any) -> Any:
         actor = self._actor
+        actor.check_open(self._depth)
         return await asyncio.wrap_future(actor.submit(lambda: getattr(actor.top(), name)(*args)))
 
     async def fetch_all(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
@@ -134,6 +140,7 @@ class _ThreadTxProxy(AsyncTransaction):
 
     async def stream(self, sql: str, params: Params = None, batch_size: int = 1000) -> AsyncIterator[dict[str, Any]]:
         actor = self._actor
+        actor.check_open(self._depth)
         iterator = await asyncio.wrap_future(actor.submit(lambda: iter(actor.top().stream(sql, params, batch_size))))
         try:
             while (row := await asyncio.wrap_future(actor.submit(next, iterator, DONE))) is not DONE:
@@ -145,6 +152,7 @@ class _ThreadTxProxy(AsyncTransaction):
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[AsyncTransaction]:
+        self._actor.check_open(self._depth)
         await asyncio.wrap_future(self._actor.submit(self._actor.enter_savepoint))
         try:
             yield _ThreadTxProxy(self._actor, self._depth + 1)
@@ -243,6 +251,9 @@ class AsyncDatabaseFromSync(AsyncDatabaseInterface):
     async def health_check(self, timeout: float = 5.0) -> HealthResult:
         return await asyncio.to_thread(self.inner.health_check, timeout)
 
+    async def server_version(self) -> str | None:
+        return await asyncio.to_thread(self.inner.server_version)
+
     def pool_info(self) -> PoolInfo:
         return self.inner.pool_info()
 
@@ -287,6 +298,11 @@ class _TaskActor:
             except BaseException as exc:  # noqa: BLE001
                 future.set_exception(exc)
 
+    def check_open(self, depth: int) -> None:
+        if depth >= len(self._stack):
+            what = "savepoint" if depth else "transaction"
+            raise TransactionError(f"this {what} has ended; open a new one")
+
     def call(self, func: Callable[..., Any], *args: Any) -> Any:
         future: Future[Any] = Future()
         self._portal.loop.call_soon_threadsafe(self._commands.put_nowait, (func, args, future))
@@ -315,11 +331,15 @@ async def _make_queue() -> asyncio.Queue[Any]:
 
 
 class _TaskTxProxy(Transaction):
-    def __init__(self, actor: _TaskActor) -> None:
+    """What ``with adapted.transaction()`` yields: forwards to the actor task."""
+
+    def __init__(self, actor: _TaskActor, depth: int) -> None:
         self._actor = actor
+        self._depth = depth
 
     def _call(self, name: str, *args: Any) -> Any:
         actor = self._actor
+        actor.check_open(self._depth)
 
         async def run() -> Any:
             return await getattr(actor.top(), name)(*args)
@@ -346,6 +366,7 @@ class _TaskTxProxy(Transaction):
 
     def stream(self, sql: str, params: Params = None, batch_size: int = 1000) -> Iterator[dict[str, Any]]:
         actor = self._actor
+        actor.check_open(self._depth)
 
         async def start() -> Any:
             return actor.top().stream(sql, params, batch_size)
@@ -366,9 +387,10 @@ class _TaskTxProxy(Transaction):
 
     @contextmanager
     def savepoint(self) -> Iterator[Transaction]:
+        self._actor.check_open(self._depth)
         self._actor.call(self._actor.enter_savepoint)
         try:
-            yield _TaskTxProxy(self._actor)
+            yield _TaskTxProxy(self._actor, self._depth + 1)
         except BaseException:
             self._actor.call(self._actor.exit_scope, True)
             raise
@@ -438,7 +460,7 @@ class SyncDatabaseFromAsync(DatabaseInterface):
                 yield sp
             return
         actor = _TaskActor(self.portal, self.inner, isolation_level, read_only)
-        proxy = _TaskTxProxy(actor)
+        proxy = _TaskTxProxy(actor, 0)
         token = set_ambient(AmbientTransaction(self.name, current_owner(), proxy))
         try:
             try:
@@ -453,6 +475,9 @@ class SyncDatabaseFromAsync(DatabaseInterface):
     def health_check(self, timeout: float = 5.0) -> HealthResult:
         return self.portal.call(self.inner.health_check, timeout)
 
+    def server_version(self) -> str | None:
+        return self.portal.call(self.inner.server_version)
+
     def pool_info(self) -> PoolInfo:
         return self.inner.pool_info()
 
@@ -463,6 +488,9 @@ class SyncDatabaseFromAsync(DatabaseInterface):
         )
 
     def close(self) -> None:
+        if getattr(self, "_closed", False):
+            return  # idempotent: the portal loop is already stopped
+        self._closed = True
         try:
             self.portal.call(self.inner.close)
         finally:

@@ -9,6 +9,8 @@ so a third-party plugin only has to write one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -34,19 +36,33 @@ class AsyncStorageFromSync(AsyncObjectStorage):
     ) -> ObjectInfo:
         loop = asyncio.get_running_loop()
         agen = aiter(source)
+        cancelled = threading.Event()
 
         def pull() -> Iterator[bytes]:
             # Runs in the worker thread; each chunk is fetched on the event loop.
             while True:
+                if cancelled.is_set():
+                    raise asyncio.CancelledError("write cancelled by the caller")
                 chunk = asyncio.run_coroutine_threadsafe(anext_or_done(agen), loop).result()
                 if chunk is DONE:
                     return
                 yield chunk
 
-        return await asyncio.to_thread(
-            self.inner._write, key, ByteSource(pull()), content_type=content_type, metadata=metadata,
-            overwrite=overwrite,
+        job = asyncio.ensure_future(
+            asyncio.to_thread(
+                self.inner._write, key, ByteSource(pull()), content_type=content_type, metadata=metadata,
+                overwrite=overwrite,
+            )
         )
+        try:
+            return await asyncio.shield(job)
+        except asyncio.CancelledError:
+            # Stop the worker at its next chunk and wait for its cleanup, so nothing is
+            # stored after the caller has seen the cancellation (unless it had already committed).
+            cancelled.set()
+            with contextlib.suppress(BaseException):
+                await job
+            raise
 
     async def _read_stream(self, key: str, chunk_size: int) -> AsyncIterator[bytes]:
         iterator = await asyncio.to_thread(lambda: _primed(self.inner._read_stream(key, chunk_size)))
