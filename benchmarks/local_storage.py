@@ -170,7 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=parse_size, default=parse_size(os.environ.get("STOREROOM_BENCH_SIZE", "1GiB")))
     parser.add_argument("--rounds", type=int, default=int(os.environ.get("STOREROOM_BENCH_ROUNDS", "5")))
-    parser.add_argument("--dir", default=os.environ.get("STOREROOM_BENCH_DIR"), help="where to write (default: a temp dir)")
+    parser.add_argument(
+        "--dir", default=os.environ.get("STOREROOM_BENCH_DIR"), help="where to write (default: a temp dir)"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--src", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)

@@ -61,12 +61,16 @@ def main() -> int:
             )
             try:
                 with tx.savepoint() as sp:
-                    sp.execute("INSERT INTO quickstart_users (id, email, name) VALUES (3, 'linus@example.com', 'Linus')")
+                    sp.execute(
+                        "INSERT INTO quickstart_users (id, email, name) VALUES (3, 'linus@example.com', 'Linus')"
+                    )
                     sp.execute("INSERT INTO quickstart_users (id, email, name) VALUES (4, 'ada@example.com', 'Ada 2')")
             except IntegrityError as exc:
                 console.print(f"savepoint rolled back: [yellow]{type(exc).__name__}[/] (duplicate e-mail)")
             # Calls on `db` inside the block join the open transaction:
-            console.print(f"inside the transaction, db sees {db.fetch_value('SELECT COUNT(*) FROM quickstart_users')} rows")
+            console.print(
+                f"inside the transaction, db sees {db.fetch_value('SELECT COUNT(*) FROM quickstart_users')} rows"
+            )
         rows = db.fetch_all("SELECT id, email, name FROM quickstart_users ORDER BY id")
         table = Table("id", "email", "name", title="committed rows")
         for row in rows:
@@ -79,7 +83,9 @@ def main() -> int:
             store.delete(key)  # start each demo run clean
         ref = policy.put(PNG, filename="ada.png")
         db.execute("UPDATE quickstart_users SET avatar = :ref WHERE id = 1", {"ref": ref.model_dump_json()})
-        console.print(f"stored {format_size(ref.size)} as [green]{ref.key}[/] ({ref.content_type}, {ref.checksum[:19]}...)")
+        console.print(
+            f"stored {format_size(ref.size)} as [green]{ref.key}[/] ({ref.content_type}, {ref.checksum[:19]}...)"
+        )
         stored = db.fetch_value("SELECT avatar FROM quickstart_users WHERE id = 1")
         again = storeroom.StoredObjectRef.model_validate_json(stored)
         assert store.read(again.key) == PNG

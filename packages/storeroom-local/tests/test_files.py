@@ -184,15 +184,19 @@ def test_stale_sidecar_is_ignored(storage: LocalStorage, root: Path) -> None:
     assert storage.read("k") == b"changed behind our back"
 
 
-def test_crash_between_sidecar_and_data_commit(storage: LocalStorage, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_crash_between_sidecar_and_data_commit(
+    storage: LocalStorage, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     storage.write("k", b"old", metadata={"v": "old"})
 
     def crash(*args: object, **kwargs: object) -> None:
         raise SystemExit("power cut")  # the process dies between the two renames
 
-    monkeypatch.setattr(os, "replace", lambda *a, _real=os.replace, **kw: (
-        _real(*a, **kw) if b".storeroom" in _parent_of(kw) else crash()
-    ))
+    monkeypatch.setattr(
+        os,
+        "replace",
+        lambda *a, _real=os.replace, **kw: _real(*a, **kw) if b".storeroom" in _parent_of(kw) else crash(),
+    )
     with pytest.raises(SystemExit):
         storage.write("k", b"new", metadata={"v": "new"})
     monkeypatch.undo()

@@ -27,7 +27,9 @@ def outside(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("key", [".storeroom/meta/x", ".storeroom", "a/.storeroom", "a/.storeroom-tmp-1", ".storeroomx/y"])
+@pytest.mark.parametrize(
+    "key", [".storeroom/meta/x", ".storeroom", "a/.storeroom", "a/.storeroom-tmp-1", ".storeroomx/y"]
+)
 def test_reserved_segments_are_invalid_keys(storage: LocalStorage, root: Path, key: str) -> None:
     storage.write("b", b"x")
     before = tree(root)

@@ -75,7 +75,7 @@ def test_settings_files_env_var(project: Path, monkeypatch: pytest.MonkeyPatch) 
     assert s["storages"] == {"s": {"backend": "local", "root": "elsewhere"}}
     assert s["databases"]["main"]["backend"] == "sqlite"  # embedded default fills the empty namespace
     monkeypatch.setenv("STOREROOM_SETTINGS_FILES", str(project / "missing.toml"))
-    with pytest.raises(ConfigurationError, match="missing.toml"):
+    with pytest.raises(ConfigurationError, match=r"missing.toml"):
         load_settings()
 
 
@@ -89,14 +89,14 @@ def test_no_config_at_all_is_the_embedded_default(tmp_path: Path, monkeypatch: p
 
 def test_broken_toml_is_a_configuration_error(project: Path) -> None:
     (project / "config" / "settings.toml").write_text("[default.databases.main\nbackend=")
-    with pytest.raises(ConfigurationError, match="could not read settings"):
+    with pytest.raises(ConfigurationError, match=r"could not read settings"):
         load_settings()
 
 
 def test_namespace_shape_errors(tmp_path: Path) -> None:
     from storeroom.config import normalise_settings
 
-    with pytest.raises(ConfigurationError, match="databases.main: expected a table"):
+    with pytest.raises(ConfigurationError, match=r"databases.main: expected a table"):
         normalise_settings({"databases": {"main": "sqlite:///x"}})
 
 
@@ -106,17 +106,20 @@ def test_validation_names_the_key_and_hides_secrets() -> None:
     assert info.value.key == "databases.main.pool.size"
     assert "databases.main.pool.size" in str(info.value) and "'lots'" in str(info.value)
 
-    with pytest.raises(ConfigurationError, match="databases.x.colour: unknown key"):
-        validate_model(ServerDatabaseSettings, {"backend": "postgres", "url": "postgresql://h/d", "colour": 1}, "databases.x")
+    with pytest.raises(ConfigurationError, match=r"databases.x.colour: unknown key"):
+        validate_model(
+            ServerDatabaseSettings, {"backend": "postgres", "url": "postgresql://h/d", "colour": 1}, "databases.x"
+        )
 
     with pytest.raises(ConfigurationError) as info:
         validate_model(
-            ServerDatabaseSettings, {"backend": "postgres", "host": "h", "port": "nope", "password": "Sup3rSecret!"},
+            ServerDatabaseSettings,
+            {"backend": "postgres", "host": "h", "port": "nope", "password": "Sup3rSecret!"},
             "databases.x",
         )
     assert "databases.x.port" in str(info.value) and "Sup3rSecret!" not in str(info.value)
 
-    with pytest.raises(ConfigurationError, match="missing 'url'"):
+    with pytest.raises(ConfigurationError, match=r"missing 'url'"):
         validate_model(ServerDatabaseSettings, {"backend": "postgres"}, "databases.x")
 
 
@@ -131,5 +134,5 @@ def test_server_settings_register_password_for_redaction() -> None:
 def test_policy_sizes_parsed() -> None:
     p = validate_model(PolicySettings, {"storage": "files", "max_size": "2 MiB"}, "policies.a")
     assert p.max_size == 2 * 1024 * 1024
-    with pytest.raises(ConfigurationError, match="policies.a"):
+    with pytest.raises(ConfigurationError, match=r"policies.a"):
         validate_model(PolicySettings, {"storage": "files", "max_size": "huge"}, "policies.a")

@@ -43,9 +43,7 @@ class TestSyncFromAsync(DatabaseConformance):
 
     @pytest.fixture
     def database(self, tmp_path: Path) -> Iterator[SyncDatabaseFromAsync]:
-        adapted = SyncDatabaseFromAsync(
-            storeroom_sqlite.AsyncSQLiteDatabase(f"sqlite:///{tmp_path}/s.db", name="main")
-        )
+        adapted = SyncDatabaseFromAsync(storeroom_sqlite.AsyncSQLiteDatabase(f"sqlite:///{tmp_path}/s.db", name="main"))
         yield adapted
         adapted.close()
 
@@ -54,16 +52,16 @@ def test_adapted_transaction_rolls_back_and_commits(tmp_path: Path) -> None:
     db = SyncDatabaseFromAsync(storeroom_sqlite.AsyncSQLiteDatabase(f"sqlite:///{tmp_path}/t.db", name="main"))
     try:
         db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
-        with pytest.raises(ZeroDivisionError), db.transaction() as tx:
+        with pytest.raises(ZeroDivisionError), db.transaction() as tx:  # noqa: PT012 - raise inside the block
             tx.execute("INSERT INTO t VALUES (1)")
             assert db.fetch_value("SELECT COUNT(*) FROM t") == 1  # joined
             1 / 0  # noqa: B018
         assert db.fetch_value("SELECT COUNT(*) FROM t") == 0
         with db.transaction() as tx:
             tx.execute("INSERT INTO t VALUES (2)")
-            with pytest.raises(ValueError), tx.savepoint() as sp:
+            with pytest.raises(ValueError, match="undo"), tx.savepoint() as sp:  # noqa: PT012
                 sp.execute("INSERT INTO t VALUES (3)")
-                raise ValueError
+                raise ValueError("undo")
         assert db.fetch_all("SELECT id FROM t") == [{"id": 2}]
         with pytest.raises(DatabaseError, match="no sync driver"):
             db.session()

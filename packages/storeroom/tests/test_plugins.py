@@ -9,7 +9,7 @@ import pytest
 from storeroom.errors import PluginError, PluginLoadError, PluginNotFoundError
 from storeroom.plugins import PluginManager, install_hint
 
-PLUGIN_SOURCE = '''
+PLUGIN_SOURCE = """
 from collections.abc import Iterator
 from storeroom import hookimpl
 from storeroom.objects import ObjectInfo
@@ -36,7 +36,7 @@ def storeroom_register_object_storages():
 @hookimpl
 def storeroom_register_commands(cli):
     cli.append({name!r})
-'''
+"""
 
 
 def make_distribution(root: Path, dist: str, entry_name: str, module: str, source: str) -> None:

@@ -46,7 +46,7 @@ def test_resources_are_cached_and_closed(in_tmp: Path) -> None:
     assert room.database() is room.database("main")
     assert room.storage("files") is room.storage()
     room.close()
-    with pytest.raises(storeroom.errors.StoreroomError, match="closed"):
+    with pytest.raises(storeroom.errors.StoreroomError, match=r"closed"):
         room.database()
 
 
@@ -54,21 +54,21 @@ def test_named_connections_and_default(in_tmp: Path) -> None:
     with Storeroom.from_settings(two_databases(in_tmp)) as room:
         assert room.database().name == "a"
         assert room.database("b").name == "b"
-        with pytest.raises(ConfigurationError, match="no database named 'c'.*configured: a, b"):
+        with pytest.raises(ConfigurationError, match=r"no database named 'c'.*configured: a, b"):
             room.database("c")
 
 
 def test_several_databases_without_default(in_tmp: Path) -> None:
     with Storeroom.from_settings(two_databases(in_tmp, default=None)) as room:
         assert room.database("a").name == "a"
-        with pytest.raises(ConfigurationError, match="none has default = true"):
+        with pytest.raises(ConfigurationError, match=r"none has default = true"):
             room.database()
 
 
 def test_two_defaults_rejected_at_load(in_tmp: Path) -> None:
     settings = two_databases(in_tmp)
     settings["databases"]["b"]["default"] = True
-    with pytest.raises(ConfigurationError, match="several entries say default = true"):
+    with pytest.raises(ConfigurationError, match=r"several entries say default = true"):
         Storeroom.from_settings(settings)
 
 
@@ -77,7 +77,7 @@ def test_other_connection_inside_transaction_is_refused(in_tmp: Path) -> None:
         a, b = room.database("a"), room.database("b")
         with a.transaction():
             assert room.database("a") is a
-            with pytest.raises(TransactionError, match="pinned"):
+            with pytest.raises(TransactionError, match=r"pinned"):
                 room.database("b")
             with pytest.raises(TransactionError):
                 b.fetch_value("SELECT 1")
@@ -117,7 +117,7 @@ def test_policy_from_config(in_tmp: Path, memory_plugins: PluginManager) -> None
         assert policy.max_size == 1024
         ref = policy.put(b"text", filename="a.txt")
         assert ref.storage == "mem" and room.storage("mem").read(ref.key) == b"text"
-        with pytest.raises(ConfigurationError, match="no policy named 'x'"):
+        with pytest.raises(ConfigurationError, match=r"no policy named 'x'"):
             room.policy("x")
 
 

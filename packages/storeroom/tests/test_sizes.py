@@ -6,8 +6,17 @@ from storeroom.sizes import format_size, parse_size
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(0, 0), (1024, 1024), ("2 MiB", 2 * 1024**2), ("2MiB", 2 * 1024**2), ("500kb", 500_000), ("1.5 KiB", 1536),
-     ("1 GB", 10**9), ("7", 7), ("3 b", 3)],
+    [
+        (0, 0),
+        (1024, 1024),
+        ("2 MiB", 2 * 1024**2),
+        ("2MiB", 2 * 1024**2),
+        ("500kb", 500_000),
+        ("1.5 KiB", 1536),
+        ("1 GB", 10**9),
+        ("7", 7),
+        ("3 b", 3),
+    ],
 )
 def test_parse(value: int | str, expected: int) -> None:
     assert parse_size(value) == expected
@@ -15,7 +24,7 @@ def test_parse(value: int | str, expected: int) -> None:
 
 @pytest.mark.parametrize("value", ["two MiB", "2 XB", "-1", -5, True, ""])
 def test_parse_rejects(value: object) -> None:
-    with pytest.raises(ConfigurationError, match="policies.x.max_size"):
+    with pytest.raises(ConfigurationError, match=r"policies.x.max_size"):
         parse_size(value, key="policies.x.max_size")  # type: ignore[arg-type]
 
 

@@ -254,8 +254,13 @@ class LocalFiles:
     @staticmethod
     def _link_new(dir_fd: int, src: bytes, name: bytes, key: str, src_dir_fd: int | None = None) -> None:
         try:
-            os.link(src, name, src_dir_fd=dir_fd if src_dir_fd is None else src_dir_fd, dst_dir_fd=dir_fd,
-                    follow_symlinks=False)
+            os.link(
+                src,
+                name,
+                src_dir_fd=dir_fd if src_dir_fd is None else src_dir_fd,
+                dst_dir_fd=dir_fd,
+                follow_symlinks=False,
+            )
         except FileExistsError:
             raise ObjectExistsError(f"an object already exists under key {key!r}", key=key) from None
 

@@ -68,7 +68,9 @@ class AsyncLocalStorage(AsyncObjectStorage):
     PLUGIN_NAME: ClassVar[str] = "local"
     settings_model: ClassVar[type[Any] | None] = LocalStorageSettings
 
-    def __init__(self, root: str | os.PathLike[str] = "var/objects", *, fsync: bool = True, name: str = "default") -> None:
+    def __init__(
+        self, root: str | os.PathLike[str] = "var/objects", *, fsync: bool = True, name: str = "default"
+    ) -> None:
         self.name = name
         self._files = LocalFiles(root, fsync=fsync)
 

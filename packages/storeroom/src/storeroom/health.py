@@ -20,7 +20,7 @@ class HealthStatus(enum.StrEnum):
 _SEVERITY = {HealthStatus.HEALTHY: 0, HealthStatus.DEGRADED: 1, HealthStatus.UNHEALTHY: 2}
 
 
-def worst_status(statuses: "list[HealthStatus] | tuple[HealthStatus, ...]") -> HealthStatus:
+def worst_status(statuses: list[HealthStatus] | tuple[HealthStatus, ...]) -> HealthStatus:
     """The most severe status; HEALTHY for an empty report."""
     return max(statuses, key=_SEVERITY.__getitem__, default=HealthStatus.HEALTHY)
 

@@ -50,7 +50,9 @@ class StoragePolicy:
         self.name = name
         self.storage = storage
         self.async_storage = async_storage
-        self.storage_name: str = storage_name or getattr(storage, "name", None) or getattr(async_storage, "name", None) or name
+        self.storage_name: str = (
+            storage_name or getattr(storage, "name", None) or getattr(async_storage, "name", None) or name
+        )
         self.key_prefix = key_prefix
         self.max_size = max_size
         self.content_types = tuple(content_types) if content_types else None

@@ -99,7 +99,9 @@ class Storeroom:
             key = f"{namespace}.{name}"
             backend = raw.get("backend") if isinstance(raw, dict) else None
             if not backend:
-                raise ConfigurationError(f"{key}.backend: missing; name the plugin, e.g. backend = \"sqlite\"", key=f"{key}.backend")
+                raise ConfigurationError(
+                    f'{key}.backend: missing; name the plugin, e.g. backend = "sqlite"', key=f"{key}.backend"
+                )
             if not isinstance(backend, str):
                 raise ConfigurationError(f"{key}.backend: must be a plugin name string", key=f"{key}.backend")
             cls = registry.any_class(backend)
@@ -235,8 +237,13 @@ class Storeroom:
         def build() -> StoragePolicy:
             storage = self.storage(p.storage)
             return StoragePolicy(
-                name, storage, p.key_prefix, p.max_size, p.content_types,
-                async_storage=self.async_storage(p.storage), storage_name=p.storage,
+                name,
+                storage,
+                p.key_prefix,
+                p.max_size,
+                p.content_types,
+                async_storage=self.async_storage(p.storage),
+                storage_name=p.storage,
             )
 
         return self._get_or_create("policy", name, build)  # type: ignore[no-any-return]
@@ -247,9 +254,13 @@ class Storeroom:
         """Check every configured database and storage; never raises."""
         report: dict[str, HealthResult] = {}
         for name in self.database_names:
-            report[f"databases.{name}"] = self._checked(f"databases.{name}", lambda n=name: self.database(n).health_check(timeout))
+            report[f"databases.{name}"] = self._checked(
+                f"databases.{name}", lambda n=name: self.database(n).health_check(timeout)
+            )
         for name in self.storage_names:
-            report[f"storages.{name}"] = self._checked(f"storages.{name}", lambda n=name: self.storage(n).health_check(timeout))
+            report[f"storages.{name}"] = self._checked(
+                f"storages.{name}", lambda n=name: self.storage(n).health_check(timeout)
+            )
         return report
 
     @staticmethod
@@ -312,10 +323,7 @@ class Storeroom:
         await self.aclose()
 
     def __repr__(self) -> str:
-        return (
-            f"<Storeroom databases={self.database_names} storages={self.storage_names} "
-            f"policies={self.policy_names}>"
-        )
+        return f"<Storeroom databases={self.database_names} storages={self.storage_names} policies={self.policy_names}>"
 
 
 def _close_async_blocking(obj: Any) -> None:

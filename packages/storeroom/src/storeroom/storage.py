@@ -217,8 +217,13 @@ class ObjectStorage(_Base, abc.ABC):
         try:
             details = run_with_timeout(self._health_probe, timeout)
         except Exception as exc:  # noqa: BLE001 - health checks report, never raise
-            return HealthResult(component, HealthStatus.UNHEALTHY, f"{type(exc).__name__}: {exc}",
-                                (time.perf_counter() - started) * 1000, {"backend": self.PLUGIN_NAME})
+            return HealthResult(
+                component,
+                HealthStatus.UNHEALTHY,
+                f"{type(exc).__name__}: {exc}",
+                (time.perf_counter() - started) * 1000,
+                {"backend": self.PLUGIN_NAME},
+            )
         latency = (time.perf_counter() - started) * 1000
         return HealthResult(component, HealthStatus.HEALTHY, "ok", latency, {"backend": self.PLUGIN_NAME, **details})
 
@@ -373,8 +378,13 @@ class AsyncObjectStorage(_Base, abc.ABC):
         try:
             details = await asyncio.wait_for(self._health_probe(), timeout)
         except Exception as exc:  # noqa: BLE001
-            return HealthResult(component, HealthStatus.UNHEALTHY, f"{type(exc).__name__}: {exc}",
-                                (time.perf_counter() - started) * 1000, {"backend": self.PLUGIN_NAME})
+            return HealthResult(
+                component,
+                HealthStatus.UNHEALTHY,
+                f"{type(exc).__name__}: {exc}",
+                (time.perf_counter() - started) * 1000,
+                {"backend": self.PLUGIN_NAME},
+            )
         latency = (time.perf_counter() - started) * 1000
         return HealthResult(component, HealthStatus.HEALTHY, "ok", latency, {"backend": self.PLUGIN_NAME, **details})
 

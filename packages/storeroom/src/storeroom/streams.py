@@ -27,7 +27,9 @@ _BYTES_LIKE = (bytes, bytearray, memoryview)
 
 def _too_large(max_size: int, seen: int | None = None) -> ContentTooLargeError:
     got = f" ({seen} bytes or more)" if seen is not None else ""
-    return ContentTooLargeError(f"content exceeds max_size of {max_size} bytes{got}; nothing was stored", max_size=max_size)
+    return ContentTooLargeError(
+        f"content exceeds max_size of {max_size} bytes{got}; nothing was stored", max_size=max_size
+    )
 
 
 def _known_length(data: Any) -> int | None:

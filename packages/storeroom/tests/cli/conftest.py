@@ -171,6 +171,9 @@ class ServerTestDatabase(DatabaseInterface):
     def pool_info(self) -> PoolInfo:
         return PoolInfo(5, 0, 0, 15)
 
+    def server_version(self) -> str | None:
+        return "1.0"
+
     def close(self) -> None:
         pass
 

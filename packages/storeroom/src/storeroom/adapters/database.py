@@ -273,8 +273,9 @@ class AsyncDatabaseFromSync(AsyncDatabaseInterface):
 class _TaskActor:
     """Runs ``async with db.transaction(...)`` as one task on the portal's loop."""
 
-    def __init__(self, portal: BlockingPortal, db: AsyncDatabaseInterface, isolation_level: str | None,
-                 read_only: bool) -> None:
+    def __init__(
+        self, portal: BlockingPortal, db: AsyncDatabaseInterface, isolation_level: str | None, read_only: bool
+    ) -> None:
         self._portal = portal
         self._stack: list[tuple[Any, Any]] = []
         self._commands: asyncio.Queue[Any] = portal.call(_make_queue)
@@ -282,8 +283,9 @@ class _TaskActor:
         portal.spawn(self._run(db, isolation_level, read_only, started))
         started.result()
 
-    async def _run(self, db: AsyncDatabaseInterface, isolation_level: str | None, read_only: bool,
-                   started: Future[None]) -> None:
+    async def _run(
+        self, db: AsyncDatabaseInterface, isolation_level: str | None, read_only: bool, started: Future[None]
+    ) -> None:
         try:
             cm = db.transaction(isolation_level=isolation_level, read_only=read_only)
             self._stack.append((cm, await cm.__aenter__()))

@@ -22,7 +22,6 @@ from storeroom.streams import AsyncByteSource, ByteSource
 __all__ = ["AsyncStorageFromSync", "SyncStorageFromAsync"]
 
 
-
 class AsyncStorageFromSync(AsyncObjectStorage):
     """An :class:`AsyncObjectStorage` over a sync backend (thread offload)."""
 
@@ -50,7 +49,11 @@ class AsyncStorageFromSync(AsyncObjectStorage):
 
         job = asyncio.ensure_future(
             asyncio.to_thread(
-                self.inner._write, key, ByteSource(pull()), content_type=content_type, metadata=metadata,
+                self.inner._write,
+                key,
+                ByteSource(pull()),
+                content_type=content_type,
+                metadata=metadata,
                 overwrite=overwrite,
             )
         )
@@ -139,7 +142,11 @@ class SyncStorageFromAsync(ObjectStorage):
         self, key: str, source: ByteSource, *, content_type: str | None, metadata: dict[str, str], overwrite: bool
     ) -> ObjectInfo:
         return self.portal.call(
-            self.inner._write, key, AsyncByteSource(iter(source)), content_type=content_type, metadata=metadata,
+            self.inner._write,
+            key,
+            AsyncByteSource(iter(source)),
+            content_type=content_type,
+            metadata=metadata,
             overwrite=overwrite,
         )
 

@@ -29,7 +29,6 @@ __all__ = [
 M = TypeVar("M", bound=BaseModel)
 
 
-
 def _size(value: Any) -> Any:
     if not isinstance(value, str | int):
         return value

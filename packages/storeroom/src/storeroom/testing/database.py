@@ -138,7 +138,7 @@ class DatabaseConformance:
 
     def test_exposes_engine_and_server_version(self, database: DatabaseInterface) -> None:
         assert database.engine is not None
-        version = database.server_version()  # type: ignore[attr-defined]
+        version = database.server_version()
         assert isinstance(version, str) and version
 
     def test_context_manager_returns_database(self, database: DatabaseInterface) -> None:
@@ -656,7 +656,7 @@ class AsyncDatabaseConformance:
     @pytest.mark.asyncio
     async def test_exposes_engine_and_server_version(self, async_database: AsyncDatabaseInterface) -> None:
         assert async_database.engine is not None
-        version = await async_database.server_version()  # type: ignore[attr-defined]
+        version = await async_database.server_version()
         assert isinstance(version, str) and version
 
     @pytest.mark.asyncio

@@ -4,12 +4,13 @@ Subclass a suite in your plugin's tests, name the subclass ``Test...`` so pytest
 collects it, and override its one fixture with a fresh, empty store::
 
     class TestMyStorage(ObjectStorageConformance):
-        listing_page_size = 3          # if your backend paginates, make pages small
+        listing_page_size = 3  # if your backend paginates, make pages small
 
         @pytest.fixture
         def storage(self, tmp_path):
             with MyStorage(...) as st:
                 yield st
+
 
     class TestMyAsyncStorage(AsyncObjectStorageConformance):
         @pytest_asyncio.fixture
@@ -1393,7 +1394,9 @@ class AsyncObjectStorageConformance:
         n = self.concurrency
         results = await asyncio.gather(
             *(
-                async_storage.write("race", achunks(payload(50_000, seed=i), 5_000), overwrite=False, metadata={"w": str(i)})
+                async_storage.write(
+                    "race", achunks(payload(50_000, seed=i), 5_000), overwrite=False, metadata={"w": str(i)}
+                )
                 for i in range(n)
             ),
             return_exceptions=True,
@@ -1408,7 +1411,10 @@ class AsyncObjectStorageConformance:
     async def test_concurrent_overwrites_stay_consistent(self, async_storage: AsyncObjectStorage) -> None:
         n = self.concurrency
         await asyncio.gather(
-            *(async_storage.write("hot", achunks(payload(40_000, seed=i), 4_000), metadata={"w": str(i)}) for i in range(n))
+            *(
+                async_storage.write("hot", achunks(payload(40_000, seed=i), 4_000), metadata={"w": str(i)})
+                for i in range(n)
+            )
         )
         winner = int((await async_storage.get_metadata("hot"))["w"])
         assert await async_storage.read("hot") == payload(40_000, seed=winner)
