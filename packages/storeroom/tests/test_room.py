@@ -9,6 +9,7 @@ import pytest
 
 import storeroom
 from storeroom import Storeroom
+from storeroom.adapters import AsyncStorageFromSync
 from storeroom.errors import ConfigurationError, PluginNotFoundError, TransactionError
 from storeroom.health import HealthStatus
 from storeroom.plugins import PluginManager
@@ -117,6 +118,8 @@ def test_policy_from_config(in_tmp: Path, memory_plugins: PluginManager) -> None
         assert policy.max_size == 1024
         ref = policy.put(b"text", filename="a.txt")
         assert ref.storage == "mem" and room.storage("mem").read(ref.key) == b"text"
+        # the memory backend is sync only: its async side is core's thread-offload adapter
+        assert isinstance(room.async_storage("mem"), AsyncStorageFromSync)
         with pytest.raises(ConfigurationError, match=r"no policy named 'x'"):
             room.policy("x")
 

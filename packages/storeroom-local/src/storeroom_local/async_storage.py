@@ -8,16 +8,14 @@ stays bounded whatever the object size. Cancelling a write removes its temp file
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 from storeroom.objects import ObjectInfo
 from storeroom.storage import AsyncObjectStorage
 from storeroom.streams import AsyncByteSource
-from storeroom_local._files import LocalFiles
+from storeroom_local._base import LocalBase
 from storeroom_local._paths import key_segments
-from storeroom_local.settings import LocalStorageSettings
 
 __all__ = ["AsyncLocalStorage"]
 
@@ -62,25 +60,8 @@ def _take(iterator: Iterator[ObjectInfo], n: int) -> list[ObjectInfo]:
     return out
 
 
-class AsyncLocalStorage(AsyncObjectStorage):
+class AsyncLocalStorage(LocalBase, AsyncObjectStorage):
     """The async twin of :class:`~storeroom_local.LocalStorage`, over the same files."""
-
-    PLUGIN_NAME: ClassVar[str] = "local"
-    settings_model: ClassVar[type[Any] | None] = LocalStorageSettings
-
-    def __init__(
-        self, root: str | os.PathLike[str] = "var/objects", *, fsync: bool = True, name: str = "default"
-    ) -> None:
-        self.name = name
-        self._files = LocalFiles(root, fsync=fsync)
-
-    @classmethod
-    def from_settings(cls, name: str, settings: Any) -> AsyncLocalStorage:
-        return cls(settings.root, fsync=settings.fsync, name=name)
-
-    @property
-    def root(self) -> str:
-        return self._files.root
 
     async def _write(
         self, key: str, source: AsyncByteSource, *, content_type: str | None, metadata: dict[str, str], overwrite: bool

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any
 
 from storeroom.objects import ObjectInfo
 from storeroom.storage import ObjectStorage
 from storeroom.streams import ByteSource
-from storeroom_local._files import LocalFiles
+from storeroom_local._base import LocalBase
 from storeroom_local._paths import key_segments
-from storeroom_local.settings import LocalStorageSettings
 
 __all__ = ["LocalStorage"]
 
 
-class LocalStorage(ObjectStorage):
+class LocalStorage(LocalBase, ObjectStorage):
     """Objects as plain files under ``root``; metadata in ``root/.storeroom/``.
 
     Writes are atomic and durable (temp file, fsync, rename, folder fsync), reads
@@ -25,24 +23,6 @@ class LocalStorage(ObjectStorage):
     ``.storeroom``, segments are at most 255 bytes, and a key cannot also be a
     folder of other keys (``a`` and ``a/b``), as on any filesystem.
     """
-
-    PLUGIN_NAME: ClassVar[str] = "local"
-    settings_model: ClassVar[type[Any] | None] = LocalStorageSettings
-
-    def __init__(
-        self, root: str | os.PathLike[str] = "var/objects", *, fsync: bool = True, name: str = "default"
-    ) -> None:
-        self.name = name
-        self._files = LocalFiles(root, fsync=fsync)
-
-    @classmethod
-    def from_settings(cls, name: str, settings: Any) -> LocalStorage:
-        return cls(settings.root, fsync=settings.fsync, name=name)
-
-    @property
-    def root(self) -> str:
-        """The absolute root folder."""
-        return self._files.root
 
     def _write(
         self, key: str, source: ByteSource, *, content_type: str | None, metadata: dict[str, str], overwrite: bool

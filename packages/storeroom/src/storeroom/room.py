@@ -149,80 +149,60 @@ class Storeroom:
                 self._open[(kind, name)] = obj
             return obj
 
+    def _backend(self, kind: str, registry: BackendRegistry, name: str, settings: Any, *, want_async: bool) -> Any:
+        """The cached client for ``name``: the plugin's own class for the wanted side, else the
+        other side wrapped in the core adapter (thread offload / blocking portal)."""
+
+        def build() -> Any:
+            from storeroom import adapters
+
+            native = registry.get_async(settings.backend) if want_async else registry.get(settings.backend)
+            if native is not None:
+                return native.from_settings(name, settings)
+            other = registry.get(settings.backend) if want_async else registry.get_async(settings.backend)
+            assert other is not None  # a registered name always has at least one side
+            wrap = {
+                ("database", False): adapters.SyncDatabaseFromAsync,
+                ("database", True): adapters.AsyncDatabaseFromSync,
+                ("storage", False): adapters.SyncStorageFromAsync,
+                ("storage", True): adapters.AsyncStorageFromSync,
+            }[(kind, want_async)]
+            return wrap(other.from_settings(name, settings))
+
+        return self._get_or_create(f"async_{kind}" if want_async else kind, name, build)
+
     # -- databases -------------------------------------------------------------------------------
 
     def database(self, name: str | None = None) -> DatabaseInterface:
         """The sync database named ``name`` (default: the one marked default, or the only one)."""
         name = self._resolve("databases", name, self._databases, self._default_database)
         check_connection_allowed(name)
-        settings = self._databases[name]
-
-        def build() -> DatabaseInterface:
-            from storeroom.adapters import SyncDatabaseFromAsync
-
-            cls = self.plugins.databases.get(settings.backend)
-            if cls is not None:
-                db: DatabaseInterface = cls.from_settings(name, settings)
-                return db
-            acls = self.plugins.databases.get_async(settings.backend)
-            assert acls is not None
-            return SyncDatabaseFromAsync(acls.from_settings(name, settings))
-
-        return self._get_or_create("database", name, build)  # type: ignore[no-any-return]
+        db: DatabaseInterface = self._backend(
+            "database", self.plugins.databases, name, self._databases[name], want_async=False
+        )
+        return db
 
     def async_database(self, name: str | None = None) -> AsyncDatabaseInterface:
         name = self._resolve("databases", name, self._databases, self._default_database)
         check_connection_allowed(name)
-        settings = self._databases[name]
-
-        def build() -> AsyncDatabaseInterface:
-            from storeroom.adapters import AsyncDatabaseFromSync
-
-            acls = self.plugins.databases.get_async(settings.backend)
-            if acls is not None:
-                adb: AsyncDatabaseInterface = acls.from_settings(name, settings)
-                return adb
-            cls = self.plugins.databases.get(settings.backend)
-            assert cls is not None
-            return AsyncDatabaseFromSync(cls.from_settings(name, settings))
-
-        return self._get_or_create("async_database", name, build)  # type: ignore[no-any-return]
+        adb: AsyncDatabaseInterface = self._backend(
+            "database", self.plugins.databases, name, self._databases[name], want_async=True
+        )
+        return adb
 
     # -- storages ----------------------------------------------------------------------------------
 
     def storage(self, name: str | None = None) -> ObjectStorage:
         name = self._resolve("storages", name, self._storages, self._default_storage)
-        settings = self._storages[name]
-
-        def build() -> ObjectStorage:
-            from storeroom.adapters import SyncStorageFromAsync
-
-            cls = self.plugins.storages.get(settings.backend)
-            if cls is not None:
-                st: ObjectStorage = cls.from_settings(name, settings)
-                return st
-            acls = self.plugins.storages.get_async(settings.backend)
-            assert acls is not None
-            return SyncStorageFromAsync(acls.from_settings(name, settings))
-
-        return self._get_or_create("storage", name, build)  # type: ignore[no-any-return]
+        st: ObjectStorage = self._backend("storage", self.plugins.storages, name, self._storages[name], want_async=False)
+        return st
 
     def async_storage(self, name: str | None = None) -> AsyncObjectStorage:
         name = self._resolve("storages", name, self._storages, self._default_storage)
-        settings = self._storages[name]
-
-        def build() -> AsyncObjectStorage:
-            from storeroom.adapters import AsyncStorageFromSync
-
-            acls = self.plugins.storages.get_async(settings.backend)
-            if acls is not None:
-                ast: AsyncObjectStorage = acls.from_settings(name, settings)
-                return ast
-            cls = self.plugins.storages.get(settings.backend)
-            assert cls is not None
-            return AsyncStorageFromSync(cls.from_settings(name, settings))
-
-        return self._get_or_create("async_storage", name, build)  # type: ignore[no-any-return]
+        ast: AsyncObjectStorage = self._backend(
+            "storage", self.plugins.storages, name, self._storages[name], want_async=True
+        )
+        return ast
 
     def policy(self, name: str) -> StoragePolicy:
         from storeroom.policy import StoragePolicy

@@ -75,30 +75,52 @@ class _Limit:
         return bytes(chunk) if not isinstance(chunk, bytes) else chunk
 
 
-class ByteSource:
-    """A synchronous write body. Iterate it for chunks, or ``read(n)`` for fixed-size parts."""
+class _Source:
+    """What the sync and async sources share: length, limit, buffer for ``read(n)``."""
 
-    def __init__(self, data: Any, *, max_size: int | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
-        _check_type(data, allow_async=False)
-        if isinstance(data, AsyncIterable) and not isinstance(data, Iterable):
-            raise TypeError("an async iterable needs the async API (AsyncObjectStorage.write)")
+    def __init__(self, data: Any, max_size: int | None, chunk_size: int) -> None:
         self.length = _known_length(data)
         self._limit = _Limit(max_size, self.length)
         self._data = data
         self._chunk_size = chunk_size
-        self._iter: Iterator[bytes] | None = None
         self._buffer = bytearray()
 
     @property
     def bytes_read(self) -> int:
         return self._limit.bytes_read
 
+    def _split(self, data: bytes | bytearray | memoryview) -> Iterator[bytes]:
+        view = memoryview(data)
+        for start in range(0, len(view), self._chunk_size):
+            yield bytes(view[start : start + self._chunk_size])
+
+    def _drain(self) -> bytes | None:
+        """Bytes left over from ``read(n)``, handed out before iteration continues."""
+        if not self._buffer:
+            return None
+        buffered, self._buffer = bytes(self._buffer), bytearray()
+        return buffered
+
+    def _take(self, size: int) -> bytes:
+        out = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return out
+
+
+class ByteSource(_Source):
+    """A synchronous write body. Iterate it for chunks, or ``read(n)`` for fixed-size parts."""
+
+    def __init__(self, data: Any, *, max_size: int | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+        _check_type(data, allow_async=False)
+        if isinstance(data, AsyncIterable) and not isinstance(data, Iterable):
+            raise TypeError("an async iterable needs the async API (AsyncObjectStorage.write)")
+        super().__init__(data, max_size, chunk_size)
+        self._iter: Iterator[bytes] | None = None
+
     def _raw_chunks(self) -> Iterator[bytes]:
         data = self._data
         if isinstance(data, _BYTES_LIKE):
-            view = memoryview(data)
-            for start in range(0, len(view), self._chunk_size):
-                yield bytes(view[start : start + self._chunk_size])
+            yield from self._split(data)
             return
         if hasattr(data, "read"):
             while chunk := data.read(self._chunk_size):
@@ -107,8 +129,7 @@ class ByteSource:
         yield from data
 
     def __iter__(self) -> Iterator[bytes]:
-        if self._buffer:
-            buffered, self._buffer = bytes(self._buffer), bytearray()
+        if (buffered := self._drain()) is not None:
             yield buffered
         if self._iter is None:
             self._iter = self._raw_chunks()
@@ -128,33 +149,22 @@ class ByteSource:
                 break
             if chunk:
                 self._buffer += self._limit.count(chunk)
-        out = bytes(self._buffer[:size])
-        del self._buffer[:size]
-        return out
+        return self._take(size)
 
 
-class AsyncByteSource:
+class AsyncByteSource(_Source):
     """The async twin of :class:`ByteSource`; also accepts async iterables and async files."""
 
     def __init__(self, data: Any, *, max_size: int | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
         _check_type(data, allow_async=True)
-        self.length = _known_length(data)
-        self._limit = _Limit(max_size, self.length)
-        self._data = data
-        self._chunk_size = chunk_size
+        super().__init__(data, max_size, chunk_size)
         self._iter: AsyncIterator[bytes] | None = None
-        self._buffer = bytearray()
-
-    @property
-    def bytes_read(self) -> int:
-        return self._limit.bytes_read
 
     async def _raw_chunks(self) -> AsyncIterator[bytes]:
         data = self._data
         if isinstance(data, _BYTES_LIKE):
-            view = memoryview(data)
-            for start in range(0, len(view), self._chunk_size):
-                yield bytes(view[start : start + self._chunk_size])
+            for part in self._split(data):
+                yield part
             return
         if hasattr(data, "read"):
             while True:
@@ -172,8 +182,7 @@ class AsyncByteSource:
             yield chunk
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        if self._buffer:
-            buffered, self._buffer = bytes(self._buffer), bytearray()
+        if (buffered := self._drain()) is not None:
             yield buffered
         if self._iter is None:
             self._iter = self._raw_chunks()
@@ -192,6 +201,4 @@ class AsyncByteSource:
                 break
             if chunk:
                 self._buffer += self._limit.count(chunk)
-        out = bytes(self._buffer[:size])
-        del self._buffer[:size]
-        return out
+        return self._take(size)
