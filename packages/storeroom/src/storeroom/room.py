@@ -194,7 +194,9 @@ class Storeroom:
 
     def storage(self, name: str | None = None) -> ObjectStorage:
         name = self._resolve("storages", name, self._storages, self._default_storage)
-        st: ObjectStorage = self._backend("storage", self.plugins.storages, name, self._storages[name], want_async=False)
+        st: ObjectStorage = self._backend(
+            "storage", self.plugins.storages, name, self._storages[name], want_async=False
+        )
         return st
 
     def async_storage(self, name: str | None = None) -> AsyncObjectStorage:
