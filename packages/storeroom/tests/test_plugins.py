@@ -62,7 +62,7 @@ def test_entry_point_plugin_is_discovered_with_its_distribution(site: Path) -> N
     assert (info.distribution, info.version, info.error) == ("acme-store", "1.2.3", None)
     assert info.provides == ["object storage:acme"]
     commands: list[str] = []
-    pm.add_commands(commands)
+    pm.hooks.hook.storeroom_register_commands(cli=commands)  # the CLI calls each impl in isolation
     assert "acme" in commands
 
 

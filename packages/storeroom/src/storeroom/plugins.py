@@ -209,9 +209,6 @@ class PluginManager:
         if info is not None:
             info.provides = sorted(set(provided))
 
-    def add_commands(self, cli: Any) -> None:
-        self.hooks.hook.storeroom_register_commands(cli=cli)
-
 
 def _call_one(hook: Any, plugin: object) -> list[Any]:
     """Call ``hook`` on one plugin only, so registering plugin N never re-registers 1..N-1."""

@@ -18,7 +18,7 @@ from concurrent.futures import Future
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
-from storeroom.adapters.portal import DONE, BlockingPortal
+from storeroom.adapters.portal import DONE, BlockingPortal, PortalBacked
 from storeroom.database import (
     AmbientTransaction,
     AsyncDatabaseInterface,
@@ -399,16 +399,17 @@ class _TaskTxProxy(Transaction):
         self._actor.call(self._actor.exit_scope, False)
 
 
-class SyncDatabaseFromAsync(DatabaseInterface):
+class SyncDatabaseFromAsync(PortalBacked, DatabaseInterface):
     """A :class:`DatabaseInterface` over an async plugin, via a :class:`BlockingPortal`."""
+
+    inner: AsyncDatabaseInterface
 
     def __init__(self, inner: AsyncDatabaseInterface, portal: BlockingPortal | None = None) -> None:
         self.inner = inner
         self.name = inner.name
         self.PLUGIN_NAME = inner.PLUGIN_NAME  # type: ignore[misc]
         self.transactional_ddl = inner.transactional_ddl  # type: ignore[misc]
-        self._own_portal = portal is None
-        self.portal = portal or BlockingPortal()
+        self._use_portal(portal)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} over {self.inner!r}>"
@@ -488,13 +489,3 @@ class SyncDatabaseFromAsync(DatabaseInterface):
             f"the {self.PLUGIN_NAME!r} plugin has no sync driver, so there is no Session; "
             "use room.async_database().session()"
         )
-
-    def close(self) -> None:
-        if getattr(self, "_closed", False):
-            return  # idempotent: the portal loop is already stopped
-        self._closed = True
-        try:
-            self.portal.call(self.inner.close)
-        finally:
-            if self._own_portal:
-                self.portal.stop()

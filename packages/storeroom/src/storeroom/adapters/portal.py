@@ -6,9 +6,9 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-__all__ = ["DONE", "BlockingPortal", "anext_or_done"]
+__all__ = ["DONE", "BlockingPortal", "PortalBacked", "anext_or_done"]
 
 T = TypeVar("T")
 #: sentinel for an exhausted iterator (StopIteration cannot cross threads or futures)
@@ -65,3 +65,32 @@ async def anext_or_done(aiter: AsyncIterator[Any]) -> Any:
         return await aiter.__anext__()
     except StopAsyncIteration:
         return DONE
+
+
+class _AsyncClosable(Protocol):
+    async def close(self) -> None: ...
+
+
+class PortalBacked:
+    """A sync wrapper around an async object, driven through a (possibly shared) portal.
+
+    ``close()`` closes the inner object on the portal, then stops the portal if this
+    wrapper created it; a second call does nothing (the loop is gone by then).
+    """
+
+    inner: _AsyncClosable
+
+    def _use_portal(self, portal: BlockingPortal | None) -> None:
+        self._own_portal = portal is None
+        self.portal = portal or BlockingPortal()
+        self._closed = False
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.portal.call(self.inner.close)
+        finally:
+            if self._own_portal:
+                self.portal.stop()

@@ -14,7 +14,7 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from storeroom.adapters.portal import DONE, BlockingPortal, anext_or_done
+from storeroom.adapters.portal import DONE, BlockingPortal, PortalBacked, anext_or_done
 from storeroom.objects import ObjectInfo
 from storeroom.storage import AsyncObjectStorage, ObjectStorage
 from storeroom.streams import AsyncByteSource, ByteSource
@@ -128,15 +128,16 @@ def _primed(iterator: Iterator[bytes]) -> Iterator[bytes]:
     return chain()
 
 
-class SyncStorageFromAsync(ObjectStorage):
+class SyncStorageFromAsync(PortalBacked, ObjectStorage):
     """An :class:`ObjectStorage` over an async backend, via a :class:`BlockingPortal`."""
+
+    inner: AsyncObjectStorage
 
     def __init__(self, inner: AsyncObjectStorage, portal: BlockingPortal | None = None) -> None:
         self.inner = inner
         self.name = inner.name
         self.PLUGIN_NAME = inner.PLUGIN_NAME  # type: ignore[misc]
-        self._own_portal = portal is None
-        self.portal = portal or BlockingPortal()
+        self._use_portal(portal)
 
     def _write(
         self, key: str, source: ByteSource, *, content_type: str | None, metadata: dict[str, str], overwrite: bool
@@ -185,13 +186,3 @@ class SyncStorageFromAsync(ObjectStorage):
 
     def _health_probe(self) -> dict[str, Any]:
         return self.portal.call(self.inner._health_probe)
-
-    def close(self) -> None:
-        if getattr(self, "_closed", False):
-            return  # idempotent: the portal loop is already stopped
-        self._closed = True
-        try:
-            self.portal.call(self.inner.close)
-        finally:
-            if self._own_portal:
-                self.portal.stop()

@@ -18,7 +18,7 @@ from storeroom.sqla.queries import SyncQueries
 from storeroom.sqla.transaction import SqlaTransaction
 
 if TYPE_CHECKING:
-    from storeroom.config.models import PoolSettings
+    pass
 
 __all__ = ["SqlaDatabase"]
 
@@ -31,16 +31,6 @@ class SqlaDatabase(SqlaBase, SyncQueries, DatabaseInterface):
     """
 
     _is_async = False
-
-    def __init__(
-        self,
-        url: str | URL,
-        *,
-        name: str = "default",
-        pool: PoolSettings | None = None,
-        engine_options: Mapping[str, Any] | None = None,
-    ) -> None:
-        SqlaBase.__init__(self, url, name=name, pool=pool, engine_options=engine_options)
 
     def _create_engine(self, url: URL, options: Mapping[str, Any]) -> Engine:
         return build_engine(url, options)

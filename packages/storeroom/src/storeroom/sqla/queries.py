@@ -31,18 +31,22 @@ def _stream_options(batch_size: int) -> dict[str, Any]:
     return {"stream_results": True, "yield_per": batch_size}
 
 
-class SyncQueries:
-    """``fetch_*``, ``execute*``, ``stream`` and ``bulk_insert`` over ``self._use``."""
+class _QueryHost:
+    """What the query mixins need from the class they are mixed into."""
 
     @property
     def _db(self) -> SqlaBase:
         raise NotImplementedError
 
-    def _use(self, statement: str | None, single: bool = True) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
-
     def _precheck(self) -> None:
         """Fail before any work: a closed database, a foreign transaction, an ended one."""
+        raise NotImplementedError
+
+
+class SyncQueries(_QueryHost):
+    """``fetch_*``, ``execute*``, ``stream`` and ``bulk_insert`` over ``self._use``."""
+
+    def _use(self, statement: str | None, single: bool = True) -> AbstractContextManager[Connection]:
         raise NotImplementedError
 
     def fetch_all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -115,18 +119,10 @@ class SyncQueries:
             return self._db._insert_batches(conn, plan, chain((first,), batches))
 
 
-class AsyncQueries:
+class AsyncQueries(_QueryHost):
     """The async twin of :class:`SyncQueries`."""
 
-    @property
-    def _db(self) -> SqlaBase:
-        raise NotImplementedError
-
     def _use(self, statement: str | None, single: bool = True) -> AbstractAsyncContextManager[AsyncConnection]:
-        raise NotImplementedError
-
-    def _precheck(self) -> None:
-        """Fail before any work: a closed database, a foreign transaction, an ended one."""
         raise NotImplementedError
 
     async def fetch_all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:

@@ -96,7 +96,8 @@ class MemoryObjectStorage(ObjectStorage):
         with self._lock:
             return self._objects.pop(key, None) is not None
 
-    def _copy(self, src: str, dst: str, *, overwrite: bool) -> ObjectInfo:
+    def _relocate(self, src: str, dst: str, *, overwrite: bool, keep_source: bool) -> ObjectInfo:
+        """Copy (``keep_source``) or move under one lock; a move keeps ``last_modified``."""
         with self._lock:
             stored = self._objects.get(src)
             if stored is None:
@@ -104,22 +105,18 @@ class MemoryObjectStorage(ObjectStorage):
             if not overwrite and dst in self._objects:
                 raise ObjectExistsError(f"an object already exists under key {dst!r}", key=dst)
             old = stored.info
-            info = ObjectInfo(dst, old.size, old.etag, old.content_type, old.metadata, datetime.now(UTC))
+            modified = datetime.now(UTC) if keep_source else old.last_modified
+            info = ObjectInfo(dst, old.size, old.etag, old.content_type, old.metadata, modified)
             self._objects[dst] = _Stored(stored.data, info)
+            if not keep_source and src != dst:
+                del self._objects[src]
         return info
 
+    def _copy(self, src: str, dst: str, *, overwrite: bool) -> ObjectInfo:
+        return self._relocate(src, dst, overwrite=overwrite, keep_source=True)
+
     def _move(self, src: str, dst: str, *, overwrite: bool) -> ObjectInfo:
-        with self._lock:
-            stored = self._objects.get(src)
-            if stored is None:
-                raise self._missing(src)
-            if not overwrite and dst in self._objects:
-                raise ObjectExistsError(f"an object already exists under key {dst!r}", key=dst)
-            old = stored.info
-            info = ObjectInfo(dst, old.size, old.etag, old.content_type, old.metadata, old.last_modified)
-            self._objects[dst] = _Stored(stored.data, info)
-            del self._objects[src]
-        return info
+        return self._relocate(src, dst, overwrite=overwrite, keep_source=False)
 
     def _list(self, prefix: str, start_after: str | None) -> Iterator[ObjectInfo]:
         # Snapshot the matching keys on the first ``next``; objects deleted meanwhile are skipped.
