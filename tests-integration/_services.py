@@ -5,8 +5,8 @@ For each service, in order:
 1. an explicit URL in the environment (``STOREROOM_TEST_POSTGRES_URL``, ...);
 2. a server already listening on loopback at the default port, recognised by its wire protocol;
 3. a *starter*: something that can bring one up for the session — a Docker container through
-   testcontainers when a Docker engine is reachable (later issues add local processes such as
-   moto's server or Azurite the same way: append a :class:`Starter` to the spec);
+   testcontainers when a Docker engine is reachable, or a local process on a free loopback port
+   (moto's server; Azurite, installed from npm into the cache folder on first use);
 4. nothing: the test is skipped, or, with ``CI=true``, fails — a missing service in CI is a
    broken pipeline, not a reason to go green.
 
@@ -31,13 +31,18 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 __all__ = [
+    "AZURITE_STARTER",
+    "MOTO_STARTER",
     "SERVICES",
     "ContainerStarter",
     "Loopback",
+    "ProcessStarter",
     "Resolution",
     "ServiceSpec",
     "Starter",
     "docker_unavailable_reason",
+    "free_port",
+    "install_azurite",
     "is_ci",
     "missing_action",
     "provide",
@@ -208,6 +213,145 @@ class ContainerStarter:
         return self.url.format(host=host, port=port)
 
 
+def free_port(host: str = LOOPBACK) -> int:
+    """A port nobody listens on right now (the kernel's pick; a tiny race is acceptable in tests)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    return os.path.join(base, "storeroom-ci")
+
+
+@dataclass(frozen=True)
+class ProcessStarter:
+    """A local server process on a free loopback port, stopped when the session ends.
+
+    ``command(port)`` builds the argv; ``prepare()`` (optional) installs the program first and
+    returns None, or returns why it cannot (then the starter is unavailable). The server's
+    output goes to a log file under the cache folder, quoted when it fails to come up.
+    """
+
+    name: str
+    command: Callable[[int], list[str]]
+    url: str  # template with {host} and {port}
+    probe: Probe
+    available: Callable[[], str | None] = lambda: None
+    prepare: Callable[[], object] = lambda: None
+    timeout: float = 60.0
+
+    def unavailable_reason(self) -> str | None:
+        return self.available()
+
+    def start(self, stack: contextlib.ExitStack) -> str:
+        import subprocess
+        import tempfile
+
+        self.prepare()
+        port = free_port()
+        os.makedirs(_cache_dir(), exist_ok=True)
+        log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed by the stack
+            prefix=f"{self.name.replace(' ', '-')}-", suffix=".log", dir=_cache_dir(), delete=False
+        )
+        stack.callback(os.unlink, log.name)
+        stack.callback(log.close)
+        proc = subprocess.Popen(
+            self.command(port), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+
+        def stop() -> None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+        stack.callback(stop)
+        deadline = time.monotonic() + self.timeout
+        while not self.probe(LOOPBACK, port, 1.0):
+            if proc.poll() is not None or time.monotonic() >= deadline:
+                with open(log.name, errors="replace") as fh:
+                    tail = fh.read()[-2000:]
+                raise RuntimeError(f"{self.name} did not come up on {LOOPBACK}:{port}; its output:\n{tail}")
+            time.sleep(0.2)
+        return self.url.format(host=LOOPBACK, port=port)
+
+
+def _moto_available() -> str | None:
+    import importlib.util
+
+    if importlib.util.find_spec("moto") is None or importlib.util.find_spec("flask") is None:
+        return "moto's server mode is not installed (pip install 'moto[server]')"
+    return None
+
+
+MOTO_STARTER = ProcessStarter(
+    name="moto server",
+    command=lambda port: [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
+    url="http://{host}:{port}",
+    probe=http_probe,
+    available=_moto_available,
+)
+
+#: Azurite's npm package, installed on demand into the cache folder (the npm registry is reachable)
+AZURITE_NPM_SPEC = "azurite@3"
+
+
+def _azurite_home() -> str:
+    return os.environ.get("STOREROOM_AZURITE_HOME") or os.path.join(_cache_dir(), "azurite")
+
+
+def _azurite_bin() -> str:
+    return os.path.join(_azurite_home(), "node_modules", ".bin", "azurite-blob")
+
+
+def _azurite_available() -> str | None:
+    import shutil
+
+    if os.path.exists(_azurite_bin()):
+        return None
+    if shutil.which("npm") is None or shutil.which("node") is None:
+        return "Azurite is not installed and there is no node/npm to install it"
+    return None
+
+
+def install_azurite() -> str:
+    """Install Azurite with npm into the cache folder unless it is there; its azurite-blob path."""
+    import subprocess
+
+    if not os.path.exists(_azurite_bin()):
+        home = _azurite_home()
+        os.makedirs(home, exist_ok=True)
+        subprocess.run(
+            ["npm", "install", "--prefix", home, "--no-audit", "--no-fund", "--loglevel=error", AZURITE_NPM_SPEC],
+            check=True,
+            stdin=subprocess.DEVNULL,
+        )
+    return _azurite_bin()
+
+
+AZURITE_STARTER = ProcessStarter(
+    name="azurite (npm)",
+    command=lambda port: [
+        _azurite_bin(),
+        "--inMemoryPersistence",
+        "--skipApiVersionCheck",
+        "--loose",
+        "--blobHost",
+        LOOPBACK,
+        "--blobPort",
+        str(port),
+    ],
+    url="http://{host}:{port}/devstoreaccount1",
+    probe=http_probe,
+    available=_azurite_available,
+    prepare=install_azurite,
+    timeout=120.0,
+)
+
 # ---------------------------------------------------------------------------------------------
 # services
 # ---------------------------------------------------------------------------------------------
@@ -357,8 +501,8 @@ MSSQL = ServiceSpec(
 S3 = ServiceSpec(
     name="s3",
     env_vars=("STOREROOM_TEST_S3_ENDPOINT",),
-    loopback=None,  # the S3 issue adds a starter running moto's server on a free loopback port
-    starters=(),
+    loopback=None,  # no well-known port: moto's server is started on a free one
+    starters=(MOTO_STARTER,),
     hint="Set STOREROOM_TEST_S3_ENDPOINT=http://127.0.0.1:PORT (moto_server -p PORT)",
 )
 
@@ -367,6 +511,7 @@ AZURITE = ServiceSpec(
     env_vars=("STOREROOM_TEST_AZURITE_URL",),
     loopback=Loopback(10000, "http://{host}:{port}/devstoreaccount1", http_probe),
     starters=(
+        AZURITE_STARTER,
         ContainerStarter(
             image="mcr.microsoft.com/azure-storage/azurite",
             port=10000,
@@ -435,9 +580,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     wait.add_argument("names", nargs="+", choices=sorted(SERVICES))
     wait.add_argument("--timeout", type=float, default=60.0)
     sub.add_parser("show", help="where each service would come from")
+    sub.add_parser("install-azurite", help="npm-install Azurite into the cache folder (no-op when present)")
     args = parser.parse_args(argv)
     if args.command == "wait":
         return _cmd_wait(args.names, args.timeout)
+    if args.command == "install-azurite":
+        print(f"services: azurite-blob at {install_azurite()}")
+        return 0
     return _cmd_show()
 
 

@@ -1,0 +1,3 @@
+"""storeroom SQL Server backend (pyodbc sync, aioodbc async)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""storeroom PostgreSQL backend (psycopg 3, sync and async)."""
+
+__all__: list[str] = []
