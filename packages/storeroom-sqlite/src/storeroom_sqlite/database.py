@@ -54,6 +54,7 @@ class _SQLite(SqlaBase):
     PLUGIN_NAME: ClassVar[str] = PLUGIN_NAME
     settings_model: ClassVar[type[Any] | None] = SQLiteSettings
     transactional_ddl: ClassVar[bool] = True
+    concurrent_writers: ClassVar[bool] = False  # one writer per file: the unit of work journals in-transaction
     dialect_name = "sqlite"
     sync_driver = "pysqlite"
     async_driver = "aiosqlite"

@@ -27,11 +27,13 @@ if TYPE_CHECKING:
     from storeroom.refs import StoredObjectRef
     from storeroom.room import Storeroom, from_config
     from storeroom.storage import AsyncObjectStorage, ObjectStorage
+    from storeroom.uow import AsyncUnitOfWork, UnitOfWork
 
 __all__ = [
     "AsyncDatabaseInterface",
     "AsyncObjectStorage",
     "AsyncTransaction",
+    "AsyncUnitOfWork",
     "DatabaseInterface",
     "HealthResult",
     "HealthStatus",
@@ -42,6 +44,7 @@ __all__ = [
     "StoredObjectRef",
     "Storeroom",
     "Transaction",
+    "UnitOfWork",
     "__version__",
     "errors",
     "from_config",
@@ -53,6 +56,7 @@ _LAZY = {
     "AsyncDatabaseInterface": "storeroom.database",
     "AsyncObjectStorage": "storeroom.storage",
     "AsyncTransaction": "storeroom.database",
+    "AsyncUnitOfWork": "storeroom.uow",
     "DatabaseInterface": "storeroom.database",
     "HealthResult": "storeroom.health",
     "HealthStatus": "storeroom.health",
@@ -63,6 +67,7 @@ _LAZY = {
     "StoredObjectRef": "storeroom.refs",
     "Storeroom": "storeroom.room",
     "Transaction": "storeroom.database",
+    "UnitOfWork": "storeroom.uow",
     "from_config": "storeroom.room",
     "hookimpl": "storeroom._markers",
     "redact": "storeroom.redaction",

@@ -126,6 +126,8 @@ class DatabaseInterface(Queryable):
     settings_model: ClassVar[type[Any] | None] = None
     #: whether DDL runs inside transactions on this dialect (schema sync relies on it)
     transactional_ddl: ClassVar[bool] = True
+    #: whether a second connection can write while a transaction holds writes (False: SQLite)
+    concurrent_writers: ClassVar[bool] = True
 
     name: str = "default"
 
@@ -199,6 +201,8 @@ class AsyncDatabaseInterface(AsyncQueryable):
     PLUGIN_NAME: ClassVar[str]
     settings_model: ClassVar[type[Any] | None] = None
     transactional_ddl: ClassVar[bool] = True
+    #: whether a second connection can write while a transaction holds writes (False: SQLite)
+    concurrent_writers: ClassVar[bool] = True
 
     name: str = "default"
 

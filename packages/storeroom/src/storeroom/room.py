@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from storeroom.plugins import BackendRegistry, PluginManager
     from storeroom.policy import StoragePolicy
     from storeroom.storage import AsyncObjectStorage, ObjectStorage
+    from storeroom.uow import AsyncUnitOfWork, RecoveryReport, UnitOfWork
 
 __all__ = ["Storeroom", "from_config"]
 
@@ -229,6 +230,68 @@ class Storeroom:
             )
 
         return self._get_or_create("policy", name, build)  # type: ignore[no-any-return]
+
+    # -- units of work -----------------------------------------------------------------------------
+
+    def _journal_database(self, journal: str | bool, want_async: bool) -> Any:
+        if isinstance(journal, bool):
+            return journal
+        return self.async_database(journal) if want_async else self.database(journal)
+
+    def unit_of_work(
+        self, database: str | None = None, *, journal: str | bool = True, isolation_level: str | None = None
+    ) -> UnitOfWork:
+        """A :class:`~storeroom.UnitOfWork` over this room's storages (by name).
+
+        ``database``: the named database whose transaction the unit owns (``uow.tx``);
+        None attaches none. ``journal``: True journals in that database, a name in another
+        one (crash recovery on SQLite, see docs/unit-of-work.md), False not at all.
+        """
+        from storeroom.uow import UnitOfWork
+
+        db = self.database(database) if database is not None else None
+        return UnitOfWork(
+            self.storage,
+            db,
+            journal=self._journal_database(journal, want_async=False),
+            isolation_level=isolation_level,
+        )
+
+    def async_unit_of_work(
+        self, database: str | None = None, *, journal: str | bool = True, isolation_level: str | None = None
+    ) -> AsyncUnitOfWork:
+        """The async twin of :meth:`unit_of_work` (``async with room.async_unit_of_work(...) as uow``)."""
+        from storeroom.uow import AsyncUnitOfWork
+
+        db = self.async_database(database) if database is not None else None
+        return AsyncUnitOfWork(
+            self.async_storage,
+            db,
+            journal=self._journal_database(journal, want_async=True),
+            isolation_level=isolation_level,
+        )
+
+    def recover(self, database: str | None = None, *, older_than: float | None = None) -> list[RecoveryReport]:
+        """Finish or undo units a crash left journaled; every database, or just ``database``.
+
+        Only units idle for ``older_than`` seconds (default 600) are touched.
+        """
+        from storeroom.uow import DEFAULT_RECOVERY_AGE, recover
+
+        age = DEFAULT_RECOVERY_AGE if older_than is None else older_than
+        names = [database] if database is not None else self.database_names
+        return [recover(self.database(name), self.storage, databases=self.database, older_than=age) for name in names]
+
+    async def arecover(self, database: str | None = None, *, older_than: float | None = None) -> list[RecoveryReport]:
+        """The async twin of :meth:`recover`."""
+        from storeroom.uow import DEFAULT_RECOVERY_AGE, arecover
+
+        age = DEFAULT_RECOVERY_AGE if older_than is None else older_than
+        names = [database] if database is not None else self.database_names
+        return [
+            await arecover(self.async_database(name), self.async_storage, databases=self.async_database, older_than=age)
+            for name in names
+        ]
 
     # -- health ------------------------------------------------------------------------------------
 

@@ -170,6 +170,7 @@ class AsyncDatabaseFromSync(AsyncDatabaseInterface):
         self.name = inner.name
         self.PLUGIN_NAME = inner.PLUGIN_NAME  # type: ignore[misc]
         self.transactional_ddl = inner.transactional_ddl  # type: ignore[misc]
+        self.concurrent_writers = inner.concurrent_writers  # type: ignore[misc]
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} over {self.inner!r}>"
@@ -409,6 +410,7 @@ class SyncDatabaseFromAsync(PortalBacked, DatabaseInterface):
         self.name = inner.name
         self.PLUGIN_NAME = inner.PLUGIN_NAME  # type: ignore[misc]
         self.transactional_ddl = inner.transactional_ddl  # type: ignore[misc]
+        self.concurrent_writers = inner.concurrent_writers  # type: ignore[misc]
         self._use_portal(portal)
 
     def __repr__(self) -> str:

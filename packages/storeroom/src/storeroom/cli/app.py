@@ -81,6 +81,7 @@ def create_cli(plugins: PluginManager | None = None) -> StoreroomGroup:
     from storeroom.cli.config_cmd import config_command
     from storeroom.cli.health_cmd import health_command
     from storeroom.cli.plugins_cmd import plugins_command
+    from storeroom.cli.uow_cmd import uow_group
 
     @click.group(
         cls=StoreroomGroup,
@@ -110,6 +111,7 @@ def create_cli(plugins: PluginManager | None = None) -> StoreroomGroup:
     root.add_command(plugins_command)
     root.add_command(config_command)
     root.add_command(health_command)
+    root.add_command(uow_group)
     return root
 
 

@@ -1,0 +1,282 @@
+"""The async twin of :class:`~storeroom.uow.unit.UnitOfWork`."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from types import TracebackType
+from typing import Any, Literal, Self
+
+from storeroom.database import AsyncDatabaseInterface, AsyncTransaction
+from storeroom.errors import CompensationError, UnitOfWorkError
+from storeroom.logs import get_logger
+from storeroom.objects import ObjectInfo
+from storeroom.storage import AsyncObjectStorage
+from storeroom.uow.apply import apply_actions_async
+from storeroom.uow.journal import AsyncJournal
+from storeroom.uow.state import UnitState
+from storeroom.uow.steps import Op, State, Step, finish_actions, undo_actions
+from storeroom.uow.unit import StorageLookup, check_no_outer_transaction, journal_plan
+
+__all__ = ["AsyncUnitOfWork"]
+
+logger = get_logger("storeroom.uow")
+
+
+class AsyncUnitOfWork:
+    """Async object writes and an optional async database transaction, undone together on failure.
+
+    Same rules as :class:`~storeroom.UnitOfWork`; cancellation of the body counts as a
+    failure and is undone before the ``CancelledError`` propagates. One unit belongs to one task.
+    """
+
+    def __init__(
+        self,
+        storages: StorageLookup,
+        database: AsyncDatabaseInterface | None = None,
+        *,
+        journal: AsyncDatabaseInterface | bool | None = True,
+        isolation_level: str | None = None,
+    ) -> None:
+        self._state = UnitState(storages)
+        self._database = database
+        self._journal_db, self._journal_in_tx = journal_plan(database, journal)
+        self._journal: AsyncJournal | None = None
+        self._markers: AsyncJournal | None = None  # the unit's database, when the journal is elsewhere
+        self._isolation_level = isolation_level
+        self._tx_cm: Any = None
+        self._tx: AsyncTransaction | None = None
+        self.leftovers: list[str] = []
+
+    @property
+    def unit_id(self) -> str:
+        return self._state.unit_id
+
+    @property
+    def tx(self) -> AsyncTransaction:
+        self._state.check_open()
+        if self._tx is None:
+            raise UnitOfWorkError("this unit of work has no database attached (pass database=...)")
+        return self._tx
+
+    def __repr__(self) -> str:
+        return f"<AsyncUnitOfWork {self.unit_id} {self._state.phase} steps={len(self._state.steps)}>"
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        if self._state.phase != "new":
+            raise UnitOfWorkError("a unit of work can be entered once")
+        check_no_outer_transaction(self._database)
+        if self._journal_db is not None:
+            await AsyncJournal(self._journal_db).ensure_table()
+            if self._database is not None and self._journal_db is not self._database:
+                self._markers = AsyncJournal(self._database)
+                await self._markers.ensure_table()
+        if self._database is not None:
+            self._tx_cm = self._database.transaction(isolation_level=self._isolation_level)
+            self._tx = await self._tx_cm.__aenter__()
+        if self._journal_db is not None:
+            self._journal = AsyncJournal(self._journal_db, in_transaction=self._tx if self._journal_in_tx else None)
+            if self._markers is not None:
+                await self._journal.begin(self.unit_id, self._markers.database.name)
+        self._state.phase = "open"
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Literal[False]:
+        self._state.phase = "done"
+        if exc is None:
+            try:
+                await self._commit()
+            except BaseException as error:
+                await self._compensate(error)
+                raise
+            await self._finish()
+            return False
+        if self._tx_cm is not None:
+            try:
+                await self._tx_cm.__aexit__(exc_type, exc, tb)
+            except BaseException as error:  # noqa: BLE001 - the body's exception wins over a rollback failure
+                if error is not exc:
+                    logger.warning("unit of work %s: rollback failed: %s", self.unit_id, type(error).__name__)
+        await self._compensate(exc)
+        return False
+
+    async def _commit(self) -> None:
+        if self._tx_cm is None:
+            return
+        if self._journal is not None and self._tx is not None:
+            await AsyncJournal.mark_committed(self._tx, self.unit_id)
+        cm, self._tx_cm = self._tx_cm, None
+        await cm.__aexit__(None, None, None)
+
+    async def _compensate(self, cause: BaseException) -> None:
+        self._tx_cm = None
+        failures = await apply_actions_async(undo_actions(self._state.steps), self._state.by_name)
+        if failures:
+            raise CompensationError(
+                f"unit of work {self.unit_id} failed ({type(cause).__name__}) and could not be fully undone: "
+                + self._state.remaining(failures),
+                remaining=failures,
+            ) from cause
+        await self._forget()
+
+    async def _finish(self) -> None:
+        self.leftovers = await apply_actions_async(finish_actions(self._state.steps), self._state.by_name)
+        if self.leftovers:
+            logger.warning(
+                "unit of work %s committed, but cleaning up failed (recover() finishes it): %s",
+                self.unit_id,
+                "; ".join(self.leftovers),
+            )
+            return
+        await self._forget()
+
+    async def _forget(self) -> None:
+        if self._journal is None:
+            return
+        try:
+            await self._journal.forget(self.unit_id)
+            if self._markers is not None:
+                await self._markers.forget(self.unit_id)
+        except Exception as exc:  # noqa: BLE001
+            logger.warning("unit of work %s: could not clear its journal rows: %s", self.unit_id, type(exc).__name__)
+
+    # -- journaling ------------------------------------------------------------------------------
+
+    async def _record(self, step: Step) -> None:
+        if self._journal is not None:
+            await self._journal.record(step)
+
+    async def _update(self, steps: builtins.list[Step]) -> None:
+        if self._journal is not None:
+            for step in steps:
+                await self._journal.update(step)
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    async def _write(
+        self, storage: Any, key: str, create: bool, write: Callable[[AsyncObjectStorage], Awaitable[ObjectInfo]]
+    ) -> ObjectInfo:
+        self._state.check_open()
+        name, store = self._state.resolve(storage)
+        self._state.check_key(key)
+        backup = self._state.needs_backup_check(name, key, create) and await store.exists(key)
+        step = self._state.new_step(Op.PUT, name, key, backup=backup)
+        await self._record(step)
+        try:
+            if step.backup is not None:
+                await store.copy(key, step.backup, overwrite=False)
+            info = await write(store)
+        except BaseException:
+            step.state = State.CANCELLED  # a failed write stores nothing: nothing to undo
+            await self._update([step])
+            raise
+        await self._update(self._state.wrote(step, info.etag))
+        return info
+
+    async def put(
+        self,
+        storage: str | AsyncObjectStorage,
+        key: str,
+        data: Any,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        overwrite: bool = True,
+        max_size: int | None = None,
+    ) -> ObjectInfo:
+        return await self._write(
+            storage,
+            key,
+            not overwrite,
+            lambda store: store.write(
+                key, data, content_type=content_type, metadata=metadata, overwrite=overwrite, max_size=max_size
+            ),
+        )
+
+    async def create(self, storage: str | AsyncObjectStorage, key: str, data: Any, **options: Any) -> ObjectInfo:
+        return await self.put(storage, key, data, overwrite=False, **options)
+
+    async def delete(self, storage: str | AsyncObjectStorage, key: str) -> bool:
+        self._state.check_open()
+        name, store = self._state.resolve(storage)
+        self._state.check_key(key)
+        if self._state.is_deleted(name, key) or not await store.exists(key):
+            return False
+        step = self._state.new_step(Op.DELETE, name, key)
+        await self._record(step)
+        self._state.deletes[(name, key)] = step
+        return True
+
+    async def copy(
+        self,
+        storage: str | AsyncObjectStorage,
+        src: str,
+        dst: str,
+        *,
+        overwrite: bool = True,
+        to_storage: str | AsyncObjectStorage | None = None,
+    ) -> ObjectInfo:
+        self._state.check_open()
+        src_name, src_store = self._state.resolve(storage)
+        self._state.check_readable(src_name, src)
+        if to_storage is None:
+            return await self._write(
+                src_name, dst, not overwrite, lambda store: store.copy(src, dst, overwrite=overwrite)
+            )
+        source = await src_store.stat(src)
+        return await self._write(
+            to_storage,
+            dst,
+            not overwrite,
+            lambda store: store.write(
+                dst,
+                src_store.read_stream(src),
+                content_type=source.content_type,
+                metadata=source.metadata,
+                overwrite=overwrite,
+            ),
+        )
+
+    async def move(
+        self,
+        storage: str | AsyncObjectStorage,
+        src: str,
+        dst: str,
+        *,
+        overwrite: bool = True,
+        to_storage: str | AsyncObjectStorage | None = None,
+    ) -> ObjectInfo:
+        info = await self.copy(storage, src, dst, overwrite=overwrite, to_storage=to_storage)
+        await self.delete(storage, src)
+        return info
+
+    # -- reads that see the unit's own changes ----------------------------------------------------
+
+    async def read(self, storage: str | AsyncObjectStorage, key: str) -> bytes:
+        name, store = self._state.resolve(storage)
+        self._state.check_readable(name, key)
+        return await store.read(key)  # type: ignore[no-any-return]
+
+    def read_stream(
+        self, storage: str | AsyncObjectStorage, key: str, chunk_size: int = 1024 * 1024
+    ) -> AsyncIterator[bytes]:
+        name, store = self._state.resolve(storage)
+        self._state.check_readable(name, key)
+        return store.read_stream(key, chunk_size)  # type: ignore[no-any-return]
+
+    async def stat(self, storage: str | AsyncObjectStorage, key: str) -> ObjectInfo:
+        name, store = self._state.resolve(storage)
+        self._state.check_readable(name, key)
+        return await store.stat(key)  # type: ignore[no-any-return]
+
+    async def exists(self, storage: str | AsyncObjectStorage, key: str) -> bool:
+        name, store = self._state.resolve(storage)
+        return not self._state.is_deleted(name, key) and bool(await store.exists(key))
+
+    async def list_keys(self, storage: str | AsyncObjectStorage, prefix: str = "") -> builtins.list[str]:
+        name, store = self._state.resolve(storage)
+        return self._state.visible(name, await store.list_keys(prefix))

@@ -1,0 +1,71 @@
+"""Backend pairs for the unit-of-work tests: every storage backend x every database backend.
+
+A storage backend is a function ``(request, tmp_path) -> settings``; the S3 and Azure
+ones take their server from the session fixtures (moto, Azurite), so a missing server
+skips here and fails in CI like every other integration test.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from _uow_harness import prepare, room_settings, tables
+from storeroom import Storeroom
+
+
+def _local(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    return {"backend": "local", "root": str(tmp_path / "files"), "fsync": False}
+
+
+STORAGES = {"local": _local}
+
+
+def _sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    return {"backend": "sqlite", "url": f"sqlite:///{tmp_path}/main.db"}
+
+
+def _postgres(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    return {"backend": "postgres", "url": request.getfixturevalue("postgres_url")}
+
+
+DATABASES = {"sqlite": _sqlite, "postgres": _postgres}
+
+
+@pytest.fixture(params=sorted(STORAGES))
+def storage_settings(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    settings = STORAGES[request.param](request, tmp_path)
+    return settings
+
+
+@pytest.fixture(params=sorted(DATABASES))
+def database_settings(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    return DATABASES[request.param](request, tmp_path)
+
+
+@pytest.fixture
+def settings(storage_settings: dict[str, Any], database_settings: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
+    return room_settings(storage_settings, database_settings, tmp_path)
+
+
+@pytest.fixture
+def names() -> dict[str, str]:
+    return tables()
+
+
+@pytest.fixture
+def room(settings: dict[str, Any], names: dict[str, str]) -> Iterator[Storeroom]:
+    with Storeroom.from_settings(settings) as room:
+        prepare(room, names)
+        yield room
+        db = room.database("main")
+        for table in (names["docs"], names["parents"]):
+            db.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def unique() -> str:
+    return uuid.uuid4().hex[:10]
