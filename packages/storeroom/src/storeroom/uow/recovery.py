@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from storeroom.errors import UnitOfWorkError
 from storeroom.uow.apply import apply_actions, apply_actions_async
 from storeroom.uow.journal import AsyncJournal, Journal
 from storeroom.uow.steps import Action, Op, Step, finish_actions, undo_actions
@@ -50,7 +51,7 @@ def _unit_database(steps: list[Step]) -> str | None:
 
 def _age_ms(older_than: float) -> int:
     if older_than < 0:
-        raise ValueError(f"older_than must be >= 0 seconds, got {older_than!r}")
+        raise UnitOfWorkError(f"older_than must be >= 0 seconds, got {older_than!r}")
     return int(older_than * 1000)
 
 

@@ -1,0 +1,268 @@
+"""Unit-of-work semantics on the embedded default (SQLite + local files): what a caller sees.
+
+The failure-at-every-step and crash suites, on every backend pair, are in
+tests-integration/uow/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from storeroom import Storeroom
+from storeroom.errors import (
+    ContentTooLargeError,
+    InvalidKeyError,
+    ObjectExistsError,
+    ObjectNotFoundError,
+    UnitOfWorkError,
+)
+from storeroom.uow import BACKUP_PREFIX, JOURNAL_TABLE, UnitOfWork
+from storeroom.uow.steps import Action, Op, State, Step, finish_actions, undo_actions
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.fixture
+def room(tmp_path: Path) -> Iterator[Storeroom]:
+    settings = {
+        "databases": {"main": {"backend": "sqlite", "url": f"sqlite:///{tmp_path}/main.db", "default": True}},
+        "storages": {
+            "files": {"backend": "local", "root": str(tmp_path / "files"), "fsync": False, "default": True},
+            "archive": {"backend": "local", "root": str(tmp_path / "archive"), "fsync": False},
+        },
+    }
+    with Storeroom.from_settings(settings) as room:
+        room.database().execute("CREATE TABLE docs (id INTEGER PRIMARY KEY, object_key TEXT)")
+        yield room
+
+
+def journal_rows(room: Storeroom) -> int:
+    return int(room.database().fetch_value(f"SELECT COUNT(*) FROM {JOURNAL_TABLE}"))
+
+
+# -- planning (pure) -----------------------------------------------------------------------------
+
+
+def _put(seq: int, key: str, *, backup: bool = False, etag: str | None = None, state: State = State.APPLIED) -> Step:
+    return Step("u", seq, Op.PUT, "files", key, backup=f"b{seq}" if backup else None, etag=etag, state=state)
+
+
+def test_undo_uses_the_first_write_of_each_key_newest_key_first() -> None:
+    steps = [_put(1, "a", etag="e1"), _put(2, "b", backup=True, etag="e2"), _put(3, "a", backup=False, etag="e3")]
+    assert undo_actions(steps) == [
+        Action("restore", "files", "b", source="b2"),
+        Action("remove", "files", "a", expect_etag="e3"),  # the unit's last write to 'a' is what is there
+    ]
+
+
+def test_undo_of_a_pending_write_removes_without_an_etag_check() -> None:
+    assert undo_actions([_put(1, "a", state=State.PENDING)]) == [Action("remove", "files", "a")]
+
+
+def test_undo_drops_the_backup_of_a_write_that_never_happened() -> None:
+    assert undo_actions([_put(1, "a", backup=True, state=State.CANCELLED)]) == [Action("drop", "files", "b1")]
+
+
+def test_finish_runs_deferred_deletes_then_drops_backups() -> None:
+    delete = Step("u", 2, Op.DELETE, "files", "old")
+    cancelled = Step("u", 3, Op.DELETE, "files", "kept", state=State.CANCELLED)
+    assert finish_actions([_put(1, "a", backup=True), delete, cancelled]) == [
+        Action("drop", "files", "old"),
+        Action("drop", "files", "b1"),
+    ]
+
+
+# -- behaviour -----------------------------------------------------------------------------------
+
+
+def test_reads_inside_the_unit_see_its_own_deletes_and_writes(room: Storeroom) -> None:
+    files = room.storage("files")
+    files.write("old.txt", b"old")
+    with room.unit_of_work("main") as uow:
+        uow.put("files", "new.txt", b"new")
+        assert uow.delete("files", "old.txt") is True
+        assert uow.delete("files", "old.txt") is False  # already deleted in this unit
+        assert uow.read("files", "new.txt") == b"new"
+        assert not uow.exists("files", "old.txt")
+        with pytest.raises(ObjectNotFoundError):
+            uow.read("files", "old.txt")
+        with pytest.raises(ObjectNotFoundError):
+            uow.stat("files", "old.txt")
+        assert uow.list_keys("files") == ["new.txt"]
+        assert files.exists("old.txt")  # outside the unit the delete has not happened yet
+    assert files.list_keys() == ["new.txt"]
+
+
+def test_delete_then_put_keeps_the_new_object(room: Storeroom) -> None:
+    files = room.storage("files")
+    files.write("k", b"v1")
+    with room.unit_of_work("main") as uow:
+        uow.delete("files", "k")
+        uow.put("files", "k", b"v2")
+        assert uow.read("files", "k") == b"v2"
+    assert files.read("k") == b"v2"
+    assert files.list_keys() == ["k"]  # no backup left behind
+
+
+def test_overwrite_undone_restores_bytes_type_and_metadata(room: Storeroom) -> None:
+    files = room.storage("files")
+    files.write("k", b"v1", content_type="text/plain", metadata={"owner": "ann"})
+    with pytest.raises(Boom), room.unit_of_work("main") as uow:
+        uow.put("files", "k", b"v2", content_type="image/png")
+        uow.put("files", "k", b"v3")
+        raise Boom
+    info = files.stat("k")
+    assert (files.read("k"), info.content_type, dict(info.metadata)) == (b"v1", "text/plain", {"owner": "ann"})
+    assert files.list_keys() == ["k"]
+
+
+def test_lost_create_race_never_removes_the_winner(room: Storeroom) -> None:
+    files = room.storage("files")
+    files.write("taken", b"theirs")
+    with pytest.raises(Boom), room.unit_of_work("main") as uow:
+        with pytest.raises(ObjectExistsError):
+            uow.create("files", "taken", b"mine")
+        uow.put("files", "other", b"x")
+        raise Boom
+    assert files.read("taken") == b"theirs"
+    assert files.list_keys() == ["taken"]
+
+
+def test_a_refused_write_stores_nothing_and_is_not_undone(room: Storeroom) -> None:
+    files = room.storage("files")
+    files.write("big", b"small original")
+    with room.unit_of_work("main") as uow, pytest.raises(ContentTooLargeError):
+        uow.put("files", "big", iter([b"x" * 100] * 10), max_size=500)
+    assert files.read("big") == b"small original"
+    assert files.list_keys() == ["big"]
+
+
+def test_journal_rows_are_cleared_after_success_and_failure(room: Storeroom) -> None:
+    with room.unit_of_work("main") as uow:
+        uow.put("files", "a", b"a")
+    with pytest.raises(Boom), room.unit_of_work("main") as uow:
+        uow.put("files", "b", b"b")
+        raise Boom
+    assert journal_rows(room) == 0
+
+
+def test_database_rows_and_objects_commit_together(room: Storeroom) -> None:
+    db = room.database()
+    with room.unit_of_work("main") as uow:
+        uow.put("files", "doc.pdf", b"%PDF")
+        uow.tx.execute("INSERT INTO docs (object_key) VALUES (:k)", {"k": "doc.pdf"})
+        db.execute("INSERT INTO docs (object_key) VALUES ('joined')")  # joins the unit's transaction
+    assert [r["object_key"] for r in db.fetch_all("SELECT object_key FROM docs ORDER BY id")] == ["doc.pdf", "joined"]
+    with pytest.raises(Boom), room.unit_of_work("main") as uow:
+        uow.put("files", "doc2.pdf", b"%PDF")
+        uow.tx.execute("INSERT INTO docs (object_key) VALUES ('doc2.pdf')")
+        raise Boom
+    assert db.fetch_value("SELECT COUNT(*) FROM docs") == 2
+    assert not room.storage("files").exists("doc2.pdf")
+
+
+def test_without_a_database(room: Storeroom) -> None:
+    files = room.storage("files")
+    with pytest.raises(Boom), room.unit_of_work() as uow:
+        uow.put("files", "a", b"a")
+        with pytest.raises(UnitOfWorkError, match="no database"):
+            _ = uow.tx
+        raise Boom
+    assert files.list_keys() == []
+
+
+def test_copy_and_move_across_storages(room: Storeroom) -> None:
+    files, archive = room.storage("files"), room.storage("archive")
+    files.write("a", b"A", content_type="text/plain", metadata={"m": "1"})
+    files.write("b", b"B")
+    with room.unit_of_work("main") as uow:
+        uow.copy("files", "a", "a-copy", to_storage="archive")
+        uow.move("files", "b", "b-moved", to_storage="archive")
+    assert archive.read("a-copy") == b"A" and archive.stat("a-copy").metadata == {"m": "1"}
+    assert archive.read("b-moved") == b"B" and not files.exists("b")
+    with pytest.raises(Boom), room.unit_of_work("main") as uow:
+        uow.move("archive", "a-copy", "back", to_storage="files")
+        raise Boom
+    assert archive.list_keys() == ["a-copy", "b-moved"] and files.list_keys() == ["a"]
+
+
+def test_bad_input_is_refused_before_anything_happens(room: Storeroom) -> None:
+    with room.unit_of_work("main") as uow:
+        with pytest.raises(InvalidKeyError):
+            uow.put("files", "../escape", b"x")
+        with pytest.raises(UnitOfWorkError, match="reserved"):
+            uow.put("files", BACKUP_PREFIX + "x", b"x")
+        with pytest.raises(UnitOfWorkError, match="storage name or a storage object"):
+            uow.put(42, "k", b"x")  # type: ignore[arg-type]
+    assert room.storage("files").list_keys() == []
+    assert journal_rows(room) == 0
+
+
+def test_lifecycle_errors(room: Storeroom) -> None:
+    uow = room.unit_of_work("main")
+    with pytest.raises(UnitOfWorkError, match="not entered"):
+        uow.put("files", "k", b"x")
+    with uow:
+        pass
+    with pytest.raises(UnitOfWorkError, match="already finished"):
+        uow.put("files", "k", b"x")
+    with pytest.raises(UnitOfWorkError, match="entered once"), uow:
+        pass
+
+
+def test_a_unit_inside_an_open_transaction_is_refused(room: Storeroom) -> None:
+    with room.database().transaction(), pytest.raises(UnitOfWorkError, match="already open"):
+        room.unit_of_work("main").__enter__()
+
+
+def test_unknown_storage_in_a_mapping(room: Storeroom) -> None:
+    with UnitOfWork({"files": room.storage("files")}) as uow, pytest.raises(UnitOfWorkError, match="unknown storage"):
+        uow.put("nope", "k", b"x")
+
+
+def test_recover_rejects_a_negative_age(room: Storeroom) -> None:
+    with pytest.raises(UnitOfWorkError, match="older_than"):
+        room.recover(older_than=-1)
+
+
+@pytest.mark.asyncio
+async def test_async_cancellation_is_undone(room: Storeroom) -> None:
+    files = room.storage("files")
+    files.write("k", b"v1")
+    started = asyncio.Event()
+
+    async def unit() -> None:
+        async with room.async_unit_of_work("main") as uow:
+            await uow.put("files", "k", b"v2")
+            await uow.put("files", "new", b"n")
+            await uow.tx.execute("INSERT INTO docs (object_key) VALUES ('new')")
+            started.set()
+            await asyncio.sleep(60)
+
+    task = asyncio.create_task(unit())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert files.read("k") == b"v1" and files.list_keys() == ["k"]
+    assert room.database().fetch_value("SELECT COUNT(*) FROM docs") == 0
+    await room.aclose()
+
+
+@pytest.mark.asyncio
+async def test_async_reads_see_pending_deletes(room: Storeroom) -> None:
+    room.storage("files").write("old", b"o")
+    async with room.async_unit_of_work("main") as uow:
+        assert await uow.delete("files", "old")
+        assert not await uow.exists("files", "old")
+        assert await uow.list_keys("files") == []
+        with pytest.raises(ObjectNotFoundError):
+            await uow.read("files", "old")
+    assert room.storage("files").list_keys() == []
+    await room.aclose()
