@@ -16,6 +16,7 @@ from storeroom_local import AsyncLocalStorage, LocalStorage
 class _LocalFlags:
     supports_presigned_urls = False
     supports_key_as_prefix_folder = False  # a file cannot also be a folder
+    concurrency = 32  # the create-only race: 32 writers, one winner
 
 
 class TestLocalStorage(_LocalFlags, ObjectStorageConformance):
