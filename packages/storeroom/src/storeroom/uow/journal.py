@@ -22,7 +22,7 @@ import weakref
 from collections.abc import Mapping
 from typing import Any
 
-from storeroom.errors import DatabaseError
+from storeroom.errors import QueryError
 from storeroom.uow.steps import Op, State, Step
 
 __all__ = [
@@ -153,10 +153,10 @@ class Journal:
             return
         try:
             self._detached(self.database.fetch_value, _PROBE)
-        except DatabaseError:
+        except QueryError:
             try:
                 self._detached(self.database.execute, create_table_sql(self.database))
-            except DatabaseError:  # created meanwhile by another process?
+            except QueryError:  # created meanwhile by another process?
                 self._detached(self.database.fetch_value, _PROBE)
         _ready.add(self.database)
 
@@ -185,7 +185,7 @@ class Journal:
         """Every unit whose newest row is older than ``older_than_ms``, as its steps."""
         try:
             units = self._detached(self.database.fetch_all, _STALE_UNITS, {"before": now_ms() - older_than_ms})
-        except DatabaseError:
+        except QueryError:
             return []  # no journal table: nothing was ever journaled here
         return [
             [row_to_step(r) for r in self._detached(self.database.fetch_all, _UNIT_ROWS, {"unit_id": u["unit_id"]})]
@@ -215,10 +215,10 @@ class AsyncJournal:
             return
         try:
             await self._detached(self.database.fetch_value, _PROBE)
-        except DatabaseError:
+        except QueryError:
             try:
                 await self._detached(self.database.execute, create_table_sql(self.database))
-            except DatabaseError:
+            except QueryError:
                 await self._detached(self.database.fetch_value, _PROBE)
         _ready.add(self.database)
 
@@ -246,7 +246,7 @@ class AsyncJournal:
     async def stale_units(self, older_than_ms: int) -> list[list[Step]]:
         try:
             units = await self._detached(self.database.fetch_all, _STALE_UNITS, {"before": now_ms() - older_than_ms})
-        except DatabaseError:
+        except QueryError:
             return []
         return [
             [
