@@ -18,12 +18,21 @@ from storeroom.redaction import redact_mapping, register_secret
         ("https://bucket.s3/x?X-Amz-Signature=deadbeefcafe&X-Amz-Credential=AKIAXYZ", "deadbeefcafe"),
         ("Authorization: Bearer eyJhbGciOi.payload.sig", "eyJhbGciOi"),
         ("secret_access_key='wJalrXUtnFEMI'", "wJalrXUtnFEMI"),
+        ("DRIVER={ODBC Driver 18};SERVER=db;UID=sa;PWD={ab;cd ef}};gh};Encrypt=yes", "cd ef}};gh"),
+        ("DRIVER={ODBC Driver 18};UID=sa;PWD={ab;cd ef}", "cd ef"),
+        ("mssql+pyodbc:///?odbc_connect=DRIVER%3D%7BODBC%7D%3BPWD%3Dhunter22%3BUID%3Dsa", "hunter22"),
+        ("mssql+pyodbc:///?odbc_connect=UID%3Dsa%3BPWD%3D%7Bhun%3Bter22%7D%3BX%3Dy", "ter22"),
     ],
 )
 def test_patterns_are_masked(text: str, secret: str) -> None:
     out = redact(text)
     assert secret not in out
     assert "***" in out
+
+
+def test_odbc_braced_value_masks_only_the_value() -> None:
+    out = redact("UID=sa;PWD={a;b}};c};Encrypt=yes")
+    assert out == "UID=sa;PWD=***;Encrypt=yes"
 
 
 def test_plain_text_untouched() -> None:

@@ -1,3 +1,6 @@
-"""storeroom SQL Server backend (pyodbc sync, aioodbc async)."""
+"""SQL Server for storeroom (pyodbc sync, aioodbc async)."""
 
-__all__: list[str] = []
+from storeroom_mssql.database import PLUGIN_NAME, AsyncMSSQLDatabase, MSSQLDatabase
+from storeroom_mssql.settings import DEFAULT_DRIVER, MSSQLSettings
+
+__all__ = ["DEFAULT_DRIVER", "PLUGIN_NAME", "AsyncMSSQLDatabase", "MSSQLDatabase", "MSSQLSettings"]

@@ -1,4 +1,4 @@
-"""Entry point ``storeroom.mssql``: registers the mssql classes (filled in by its issue)."""
+"""Entry point ``storeroom.mssql``: registers the SQL Server database classes."""
 
 from __future__ import annotations
 
@@ -9,4 +9,6 @@ from storeroom._markers import hookimpl
 
 @hookimpl
 def storeroom_register_databases() -> list[type[Any]]:
-    return []
+    from storeroom_mssql.database import AsyncMSSQLDatabase, MSSQLDatabase
+
+    return [MSSQLDatabase, AsyncMSSQLDatabase]

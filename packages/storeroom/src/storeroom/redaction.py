@@ -18,18 +18,21 @@ MASK = "***"
 
 # user:password@ in any URL-ish string (scheme://user:password@host).
 _URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/?#@\s]*:)(?P<secret>[^\s/]*)(?P<tail>@)")
-# key=value pairs whose key names a secret (connection strings, DSNs, query strings).
+# key=value pairs whose key names a secret (connection strings, DSNs, query strings); the
+# value may be an ODBC braced value (``PWD={a;b}}c}``, ``}}`` escapes a brace) and the ``=``
+# may be percent-encoded (``odbc_connect=...PWD%3Dsecret`` inside a URL).
 _KEY_VALUE = re.compile(
-    r"(?P<head>\b(?:password|passwd|pwd|secret|secret_access_key|session_token|token|"
+    r"(?P<head>(?:(?<=%3B)|\b)(?:password|passwd|pwd|secret|secret_access_key|session_token|token|"
     r"accountkey|sharedaccesssignature|access_key|sig|signature|x-amz-signature|"
-    r"x-amz-security-token|x-amz-credential|api_key|apikey)\s*[=:]\s*['\"]?)"
-    r"(?P<secret>[^\s;&'\",)]+)",
+    r"x-amz-security-token|x-amz-credential|api_key|apikey)\s*(?:[=:]|%3D)\s*['\"]?)"
+    r"(?P<secret>\{(?:[^}]|\}\})*\}?|%7B(?:(?!%7D).)*(?:%7D)?|[^\s;&'\",)]+)",
     re.IGNORECASE,
 )
 _BEARER = re.compile(r"(?P<head>\bBearer\s+)(?P<secret>[A-Za-z0-9._~+/=\-]+)")
 
 SECRET_NAME_PATTERN = re.compile(
-    r"(password|passwd|pwd|secret|token|account_key|accountkey|credential|sas|private_key|api_key|connection_string)",
+    r"(password|passwd|pwd|secret|token|account_key|accountkey|credential|sas|private_key|api_key|connection_string|"
+    r"odbc_connect)",
     re.IGNORECASE,
 )
 
