@@ -6,9 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from storeroom_mssql import MSSQLDatabase
-
 from _mssql_support import UNREACHABLE_URL
+from storeroom_mssql import MSSQLDatabase
 
 
 @pytest.fixture

@@ -16,14 +16,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.sql.elements import RollbackToSavepointClause, SavepointClause
 
+from _mssql_support import UNREACHABLE_URL
 from storeroom.sqla import normalise_isolation_level
 from storeroom.sqla.statements import BulkInsert, prepare
 from storeroom_mssql import AsyncMSSQLDatabase, MSSQLDatabase
 from storeroom_mssql._executemany import is_single_row_insert
 from storeroom_mssql._read_only import first_write
 from storeroom_mssql.database import HEALTH_QUERY, pyodbc_connection
-
-from _mssql_support import UNREACHABLE_URL
 
 
 def _sql(engine: Engine, statement: sa.ClauseElement) -> tuple[str, list[str]]:

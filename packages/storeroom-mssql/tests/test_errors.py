@@ -10,6 +10,7 @@ import pyodbc
 import pytest
 from sqlalchemy import exc as sa_exc
 
+from _mssql_support import PASSWORD
 from storeroom.errors import (
     ConnectionFailedError,
     DatabaseError,
@@ -22,8 +23,6 @@ from storeroom.errors import (
 from storeroom.sqla.errors import Phase
 from storeroom_mssql import MSSQLDatabase
 from storeroom_mssql._errors import parse_diagnostic
-
-from _mssql_support import PASSWORD
 
 DRIVER = "[Microsoft][ODBC Driver 18 for SQL Server]"
 SERVER = DRIVER + "[SQL Server]"

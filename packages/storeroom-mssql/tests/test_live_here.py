@@ -10,11 +10,10 @@ import contextlib
 import pyodbc
 import pytest
 
+from _mssql_support import PASSWORD, UNREACHABLE_URL
 from storeroom.errors import ConnectionFailedError
 from storeroom.health import HealthStatus
 from storeroom_mssql import AsyncMSSQLDatabase, MSSQLDatabase
-
-from _mssql_support import PASSWORD, UNREACHABLE_URL
 
 #: this machine has no SQL Server ODBC driver; where one is installed the port is still closed
 DRIVER_MISSING = "ODBC Driver 18 for SQL Server" not in pyodbc.drivers()
