@@ -30,7 +30,21 @@ def _sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
 
 
 def _postgres(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
-    return {"backend": "postgres", "url": request.getfixturevalue("postgres_url")}
+    """A schema of its own per test, so each test has its own journal table."""
+    import psycopg
+
+    url = request.getfixturevalue("postgres_url")
+    schema = f"uow_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+
+    def drop() -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+    request.addfinalizer(drop)
+    separator = "&" if "?" in url else "?"
+    return {"backend": "postgres", "url": f"{url}{separator}options=-csearch_path%3D{schema}"}
 
 
 DATABASES = {"sqlite": _sqlite, "postgres": _postgres}
@@ -65,7 +79,3 @@ def room(settings: dict[str, Any], names: dict[str, str]) -> Iterator[Storeroom]
         db = room.database("main")
         for table in (names["docs"], names["parents"]):
             db.execute(f"DROP TABLE IF EXISTS {table}")
-
-
-def unique() -> str:
-    return uuid.uuid4().hex[:10]

@@ -85,9 +85,15 @@ def test_other_connection_inside_transaction_is_refused(in_tmp: Path) -> None:
         assert b.fetch_value("SELECT 1") == 1
 
 
-def test_unknown_backend_has_install_hint(in_tmp: Path) -> None:
+def test_unknown_backend_has_install_hint(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STOREROOM_DISABLE_PLUGINS", "postgres")  # the workspace installs it
+    from storeroom.plugins import PluginManager
+
     with pytest.raises(PluginNotFoundError, match=r'pip install "storeroom\[postgres\]"') as info:
-        Storeroom.from_settings({"databases": {"main": {"backend": "postgres", "url": "postgresql://u:Secret-99@h/d"}}})
+        Storeroom.from_settings(
+            {"databases": {"main": {"backend": "postgres", "url": "postgresql://u:Secret-99@h/d"}}},
+            plugins=PluginManager(),
+        )
     assert "Secret-99" not in str(info.value)
 
 

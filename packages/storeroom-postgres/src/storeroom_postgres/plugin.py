@@ -1,4 +1,4 @@
-"""Entry point ``storeroom.postgres``: registers the postgres classes (filled in by its issue)."""
+"""Entry point ``storeroom.postgres``: registers the PostgreSQL database classes."""
 
 from __future__ import annotations
 
@@ -9,4 +9,6 @@ from storeroom._markers import hookimpl
 
 @hookimpl
 def storeroom_register_databases() -> list[type[Any]]:
-    return []
+    from storeroom_postgres.database import AsyncPostgresDatabase, PostgresDatabase
+
+    return [PostgresDatabase, AsyncPostgresDatabase]

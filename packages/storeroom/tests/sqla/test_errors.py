@@ -62,3 +62,14 @@ def test_translating_leaves_foreign_exceptions_alone() -> None:
         raise KeyError("x")
     with pytest.raises(QueryError), translating(ErrorTranslator(), "d", "SELECT"):
         raise sa_exc.InvalidRequestError("bad request")
+
+
+def test_bound_values_quoted_by_the_server_are_masked() -> None:
+    translator = ErrorTranslator()
+    orig = Exception('invalid input syntax for type integer: "Secret-Value-9"\nLINE 1: ...')
+    error = sa_exc.DataError("INSERT ...", {"id": "Secret-Value-9", "n": 12}, orig, hide_parameters=True)
+    translated = translator.translate(error, database="d")
+    assert isinstance(translated, QueryError)
+    assert "Secret-Value-9" not in str(translated) and 'integer: "***"' in str(translated)
+    many = sa_exc.DataError("INSERT ...", [{"v": "aa"}, {"v": "Other-Secret"}], Exception("bad Other-Secret"))
+    assert "Other-Secret" not in str(translator.translate(many, database="d"))

@@ -92,3 +92,34 @@ def test_bulk_insert_quotes_identifiers_through_the_dialect() -> None:
 def test_bulk_insert_rejects_bad_table_names(table: object) -> None:
     with pytest.raises(QueryError):
         BulkInsert(table, None)  # type: ignore[arg-type]
+
+
+def test_bulk_insert_start_checks_the_first_row_before_any_io() -> None:
+    plan = BulkInsert("t", None)
+    assert plan.start([]) is None and plan.start(iter(())) is None
+    rows = plan.start({"id": i, "name": f"n{i}"} for i in range(3))
+    assert rows is not None and plan.columns == ("id", "name")
+    assert list(plan.tuples(rows)) == [(0, "n0"), (1, "n1"), (2, "n2")]
+    with pytest.raises(QueryError, match="single value"):
+        BulkInsert("t", None).start({"id": 1})
+    with pytest.raises(QueryError, match="row #0 is a tuple"):
+        BulkInsert("t", None).start([(1, 2)])
+    with pytest.raises(QueryError, match="no value for column 'name'"):
+        BulkInsert("t", ["id", "name"]).start([{"id": 1}])
+
+
+def test_bulk_insert_tuples_apply_the_batch_rules() -> None:
+    strict = BulkInsert("t", None)
+    rows = strict.start([{"id": 1, "name": "a"}, {"id": 2}])
+    assert rows is not None
+    with pytest.raises(QueryError, match="row #1 has no value for column 'name'"):
+        list(strict.tuples(rows))
+    strict = BulkInsert("t", None)
+    rows = strict.start([{"id": 1}, {"id": 2, "extra": 3}])
+    assert rows is not None
+    with pytest.raises(QueryError, match=r"row #1 has keys \['extra'\]"):
+        list(strict.tuples(rows))
+    chosen = BulkInsert("t", ["id"])
+    assert list(chosen.tuples([{"id": 1, "other": 0}, {"id": 2}])) == [(1,), (2,)]
+    with pytest.raises(QueryError, match="row #1 is a list"):
+        list(chosen.tuples([{"id": 1}, [2]]))

@@ -4,13 +4,15 @@ Everything that does not await lives here once: URL and driver resolution, engin
 options, error translation, pool figures, health details, the ambient-transaction
 lookup, and the dialect hooks (read-only, isolation level, bulk insert), which take
 a *sync* :class:`~sqlalchemy.engine.Connection` so the async side runs the very same
-code through ``AsyncConnection.run_sync``.
+code through ``AsyncConnection.run_sync``. The exceptions are the row-reading and
+bulk-insert hooks, which have an async twin (``_afetch_on``, ``_abulk_insert_on``) so
+a dialect can await its native async driver directly instead of through ``run_sync``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar, Self
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -37,6 +39,10 @@ from storeroom.sqla.health import exhausted_result, failed_result, probe_result
 from storeroom.sqla.pool import CheckoutCounter, is_bounded, pool_info
 from storeroom.sqla.statements import BULK_BATCH_SIZE, BulkInsert
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+    from sqlalchemy.sql.elements import TextClause
+
 __all__ = ["SqlaBase", "normalise_isolation_level"]
 
 logger = get_logger("storeroom.sqla")
@@ -62,8 +68,9 @@ class SqlaBase:
 
     Dialect plugins set ``dialect_name`` (SQLAlchemy's, e.g. ``"postgresql"``) and
     ``sync_driver`` / ``async_driver``, and may override the ``_engine_options``,
-    ``_configure_engine``, ``_begin_read_only``, ``_end_read_only`` and
-    ``_insert_batches`` hooks and ``error_translator``.
+    ``_configure_engine``, ``_begin_read_only``, ``_end_read_only``, ``_fetch_on`` /
+    ``_afetch_on``, ``_bulk_insert_on`` / ``_abulk_insert_on`` and ``_insert_batches``
+    hooks and ``error_translator``.
     """
 
     #: SQLAlchemy dialect name; None accepts any URL as given (no driver resolution)
@@ -318,6 +325,50 @@ class SqlaBase:
                 redact(type(exc).__name__),
             )
             conn.invalidate()
+
+    # -- row reading and bulk insert hooks ------------------------------------------------------
+
+    def _fetch_on(
+        self, conn: Connection, clause: TextClause, params: Mapping[str, Any], one: bool
+    ) -> tuple[Sequence[str], Sequence[Sequence[Any]]]:
+        """Run a row-returning statement: its column names and its rows (only the first if ``one``).
+
+        Used by ``fetch_all``/``fetch_one``/``fetch_value`` on databases and transactions
+        alike, inside the caller's error translation. Rows may be any sequences (they are
+        zipped with the keys into dicts by the caller). A dialect may override this to read
+        through the raw driver cursor and skip SQLAlchemy's result machinery; it must then
+        raise driver errors as SQLAlchemy ``DBAPIError``s (see ``DBAPIError.instance``) so
+        they are translated, and a statement without rows must fail as a QueryError.
+        """
+        result = conn.execute(clause, params)
+        keys = tuple(result.keys())
+        if not one:
+            return keys, result.fetchall()
+        row = result.first()
+        return keys, () if row is None else (row,)
+
+    async def _afetch_on(
+        self, conn: AsyncConnection, clause: TextClause, params: Mapping[str, Any], one: bool
+    ) -> tuple[Sequence[str], Sequence[Sequence[Any]]]:
+        """Async twin of :meth:`_fetch_on`, awaited directly (not through ``run_sync``)."""
+        result = await conn.execute(clause, params)
+        keys = tuple(result.keys())
+        if not one:
+            return keys, result.fetchall()
+        row = result.first()
+        return keys, () if row is None else (row,)
+
+    def _bulk_insert_on(self, conn: Connection, plan: BulkInsert, rows: Iterator[Mapping[str, Any]]) -> int:
+        """Insert ``rows`` (first row already checked by ``plan.start``); the number inserted.
+
+        The generic path batches parameter dicts into :meth:`_insert_batches`. A dialect
+        with a native bulk path (COPY) overrides this and reads values with ``plan.tuples``.
+        """
+        return self._insert_batches(conn, plan, plan.batches(rows))
+
+    async def _abulk_insert_on(self, conn: AsyncConnection, plan: BulkInsert, rows: Iterator[Mapping[str, Any]]) -> int:
+        """Async twin of :meth:`_bulk_insert_on`; by default the sync hook through ``run_sync``."""
+        return int(await conn.run_sync(self._bulk_insert_on, plan, rows))
 
     def _insert_batches(self, conn: Connection, plan: BulkInsert, batches: Iterable[list[dict[str, Any]]]) -> int:
         """Generic bulk insert: one executemany per batch. Dialects override with native paths."""

@@ -1,15 +1,17 @@
 """Translating SQLAlchemy and DBAPI exceptions into :mod:`storeroom.errors`.
 
 The storeroom error chains the original as ``__cause__``; its message carries the
-driver's own message (first line) and the statement, never the parameters (engines
-are created with ``hide_parameters=True`` so the chained SQLAlchemy error hides them
-too), and passes through :func:`storeroom.redact`. Dialect plugins subclass
+driver's own message (first line, with any bound value it quotes masked) and the
+statement, never the parameters (engines are created with ``hide_parameters=True`` so
+the chained SQLAlchemy error hides them too), and passes through :func:`storeroom.redact`. Dialect plugins subclass
 :class:`ErrorTranslator` and override :meth:`~ErrorTranslator.classify` and
 :meth:`~ErrorTranslator.constraint_name` for what only their driver tells.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from itertools import islice
 from types import TracebackType
 from typing import Any, Literal
 
@@ -25,11 +27,41 @@ from storeroom.errors import (
 )
 from storeroom.redaction import redact
 
-__all__ = ["ErrorTranslator", "Phase", "translating"]
+__all__ = ["ErrorTranslator", "Phase", "mask_parameters", "translating"]
 
 Phase = Literal["connect", "query", "transaction"]
 
 _STATEMENT_IN_MESSAGE = 300  # characters of SQL quoted in a message; ``.statement`` keeps it all
+_MASK = "***"
+_MIN_MASKED = 4  # shorter parameter values would mask ordinary words
+_MASKED_PARAMETER_SETS = 1000  # an executemany's sets scanned for values to mask
+
+
+def _parameter_values(params: Any) -> set[str]:
+    """The bound values' texts worth masking (a server may quote a value in its message)."""
+    sets = [params] if isinstance(params, Mapping) else params if isinstance(params, list | tuple) else []
+    found: set[str] = set()
+    for one in islice(sets, _MASKED_PARAMETER_SETS):
+        values = one.values() if isinstance(one, Mapping) else one if isinstance(one, list | tuple) else ()
+        for value in values:
+            if value is None or isinstance(value, bool):
+                continue
+            text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+            if len(text) >= _MIN_MASKED:
+                found.add(text)
+    return found
+
+
+def mask_parameters(message: str, params: Any) -> str:
+    """``message`` with every bound value (of at least 4 characters) replaced by ``***``.
+
+    PostgreSQL, for one, quotes the offending value ("invalid input syntax for type
+    integer: ...") in the very first line of its message.
+    """
+    for text in sorted(_parameter_values(params), key=len, reverse=True):
+        if text in message:
+            message = message.replace(text, _MASK)
+    return message
 
 
 def _shorten(sql: str) -> str:
@@ -82,7 +114,7 @@ class ErrorTranslator:
         orig = getattr(exc, "orig", None)
         stmt = statement if statement is not None else getattr(exc, "statement", None)
         stmt = redact(stmt) if stmt else None
-        message = self.driver_message(exc)
+        message = mask_parameters(self.driver_message(exc), getattr(exc, "params", None))
         where = f"database {database!r}" + (f" ({url})" if url and phase == "connect" else "")
         context: dict[str, Any] = {"database": database, "statement": stmt, "phase": phase, "where": where}
         special = self.classify(exc, orig if isinstance(orig, BaseException) else None, message, context)

@@ -5,16 +5,19 @@ A database and a transaction differ only in where the connection comes from, whi
 joins the ambient transaction or checks out a connection for one short transaction.
 Statement building, parameter checks and row conversion are shared with the other
 side through :mod:`storeroom.sqla.statements` and :mod:`storeroom.sqla.results`.
+Reading rows and bulk inserting go through the database's dialect hooks
+(``_fetch_on``/``_afetch_on``, ``_bulk_insert_on``/``_abulk_insert_on``), so a dialect
+can take a native driver path (psycopg's raw cursor, COPY) for both databases and
+transactions at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from itertools import chain
 from typing import TYPE_CHECKING, Any
 
-from storeroom.sqla.results import first_to_dict, rows_to_dicts, to_dicts
+from storeroom.sqla.results import to_dicts
 from storeroom.sqla.statements import BulkInsert, check_batch_size, prepare, prepare_many
 
 if TYPE_CHECKING:
@@ -53,19 +56,22 @@ class SyncQueries(_QueryHost):
         """Every row, as dicts keyed by column name."""
         clause, bound = prepare(sql, params)
         with self._use(sql) as conn:
-            return rows_to_dicts(conn.execute(clause, bound))
+            keys, rows = self._db._fetch_on(conn, clause, bound, False)
+        return list(to_dicts(keys, rows))
 
     def fetch_one(self, sql: str, params: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
         """The first row, or None when there is none."""
         clause, bound = prepare(sql, params)
         with self._use(sql) as conn:
-            return first_to_dict(conn.execute(clause, bound))
+            keys, rows = self._db._fetch_on(conn, clause, bound, True)
+        return dict(zip(keys, rows[0], strict=True)) if rows else None
 
     def fetch_value(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
         """The first column of the first row, or None when there is no row."""
         clause, bound = prepare(sql, params)
         with self._use(sql) as conn:
-            return conn.execute(clause, bound).scalar()
+            _, rows = self._db._fetch_on(conn, clause, bound, True)
+        return rows[0][0] if rows else None
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
         """Run one statement; the driver's rowcount (-1 where it has none)."""
@@ -102,7 +108,9 @@ class SyncQueries(_QueryHost):
             result = conn.execute(clause, bound, execution_options=_stream_options(batch_size))
             try:
                 keys = tuple(result.keys())
-                for partition in result.partitions():
+                # an explicit size: with only the yield_per option, SQLAlchemy 2.1 returns one
+                # partition holding every row (measured on PostgreSQL's named cursors)
+                for partition in result.partitions(batch_size):
                     yield from to_dicts(keys, partition)
             finally:
                 result.close()
@@ -111,12 +119,11 @@ class SyncQueries(_QueryHost):
         """Insert many rows in one transaction; the number inserted (0 for no rows)."""
         plan = BulkInsert(table, columns, self._db.bulk_batch_size)
         self._precheck()
-        batches = plan.batches(rows)
-        first = next(batches, None)
-        if first is None:
+        checked = plan.start(rows)
+        if checked is None:
             return 0
         with self._use(None, single=False) as conn:
-            return self._db._insert_batches(conn, plan, chain((first,), batches))
+            return self._db._bulk_insert_on(conn, plan, checked)
 
 
 class AsyncQueries(_QueryHost):
@@ -128,17 +135,20 @@ class AsyncQueries(_QueryHost):
     async def fetch_all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         clause, bound = prepare(sql, params)
         async with self._use(sql) as conn:
-            return rows_to_dicts(await conn.execute(clause, bound))
+            keys, rows = await self._db._afetch_on(conn, clause, bound, False)
+        return list(to_dicts(keys, rows))
 
     async def fetch_one(self, sql: str, params: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
         clause, bound = prepare(sql, params)
         async with self._use(sql) as conn:
-            return first_to_dict(await conn.execute(clause, bound))
+            keys, rows = await self._db._afetch_on(conn, clause, bound, True)
+        return dict(zip(keys, rows[0], strict=True)) if rows else None
 
     async def fetch_value(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
         clause, bound = prepare(sql, params)
         async with self._use(sql) as conn:
-            return (await conn.execute(clause, bound)).scalar()
+            _, rows = await self._db._afetch_on(conn, clause, bound, True)
+        return rows[0][0] if rows else None
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
         clause, bound = prepare(sql, params)
@@ -175,7 +185,7 @@ class AsyncQueries(_QueryHost):
                 result = await conn.stream(clause, bound, execution_options={"yield_per": batch_size})
                 try:
                     keys = tuple(result.keys())
-                    async for partition in result.partitions():
+                    async for partition in result.partitions(batch_size):
                         for row in to_dicts(keys, partition):
                             yield row
                 finally:
@@ -192,9 +202,8 @@ class AsyncQueries(_QueryHost):
     ) -> int:
         plan = BulkInsert(table, columns, self._db.bulk_batch_size)
         self._precheck()
-        batches = plan.batches(rows)
-        first = next(batches, None)
-        if first is None:
+        checked = plan.start(rows)
+        if checked is None:
             return 0
         async with self._use(None, single=False) as conn:
-            return int(await conn.run_sync(self._db._insert_batches, plan, chain((first,), batches)))
+            return await self._db._abulk_insert_on(conn, plan, checked)

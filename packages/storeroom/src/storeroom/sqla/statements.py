@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
+from itertools import chain, islice
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -158,6 +160,58 @@ class BulkInsert:
                 "pass columns=... to choose the columns explicitly"
             )
         return values
+
+    def start(self, rows: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]] | None:
+        """Check the first row (fixing the columns when none were given) before any I/O.
+
+        None when there are no rows; otherwise an iterator over every row, first included.
+        """
+        if isinstance(rows, Mapping | str | bytes):
+            raise QueryError(f"bulk insert into {self.table!r} takes an iterable of row mappings, got a single value")
+        it = iter(rows)
+        first = next(it, None)
+        if first is None:
+            return None
+        if self.columns is None:
+            if not isinstance(first, Mapping):
+                raise QueryError(f"bulk insert into {self.table!r}: row #0 is a {type(first).__name__}, not a mapping")
+            self._set_columns(first.keys())
+        self._row(0, first)
+        return chain((first,), it)
+
+    def tuple_chunks(
+        self, rows: Iterable[Mapping[str, Any]], size: int = 1000
+    ) -> Iterator[tuple[int, list[tuple[Any, ...]]]]:
+        """``(index of the chunk's first row, value tuples in column order)`` per ``size`` rows.
+
+        For native paths such as COPY, which take sequences rather than parameter dicts.
+        Rows are checked like :meth:`batches`, but a chunk at a time in C (``map`` over
+        ``len`` and an ``itemgetter``); only a chunk that fails is walked row by row, to
+        name the culprit. Call after :meth:`start`, or with ``columns`` given.
+        """
+        cols = self.columns
+        assert cols is not None
+        width = len(cols)
+        get = itemgetter(*cols)
+        strict = self._strict
+        it = iter(rows)
+        start = 0
+        while chunk := list(islice(it, size)):
+            try:
+                if strict and not width == min(map(len, chunk)) == max(map(len, chunk)):
+                    raise KeyError(None)
+                values = list(map(get, chunk))
+            except (KeyError, TypeError):
+                for offset, row in enumerate(chunk):
+                    self._row(start + offset, row)  # raises the precise QueryError
+                raise
+            yield start, values if width > 1 else [(v,) for v in values]
+            start += len(chunk)
+
+    def tuples(self, rows: Iterable[Mapping[str, Any]]) -> Iterator[tuple[Any, ...]]:
+        """Each row's values in column order, checked as by :meth:`tuple_chunks`."""
+        for _, chunk in self.tuple_chunks(rows):
+            yield from chunk
 
     def batches(self, rows: Iterable[Mapping[str, Any]]) -> Iterator[list[dict[str, Any]]]:
         """Checked parameter dicts in batches of ``batch_size`` (lazy: generators stay bounded)."""
