@@ -1,4 +1,4 @@
-"""Entry point ``storeroom.mysql``: registers the mysql classes (filled in by its issue)."""
+"""Entry point ``storeroom.mysql``: registers the MySQL/MariaDB database classes."""
 
 from __future__ import annotations
 
@@ -9,4 +9,6 @@ from storeroom._markers import hookimpl
 
 @hookimpl
 def storeroom_register_databases() -> list[type[Any]]:
-    return []
+    from storeroom_mysql.database import AsyncMySQLDatabase, MySQLDatabase
+
+    return [MySQLDatabase, AsyncMySQLDatabase]
