@@ -1,0 +1,75 @@
+"""The journal table and its statements on every server dialect (MariaDB live, SQL Server compiled)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from storeroom import Storeroom
+from storeroom.uow import JOURNAL_TABLE
+from storeroom.uow.journal import create_table_sql
+
+
+@pytest.fixture
+def mariadb_room(mariadb_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A database of its own, so the journal table is this test's alone."""
+    import pymysql
+    from sqlalchemy.engine import make_url
+
+    url = make_url(mariadb_url)
+    name = f"uow_{uuid.uuid4().hex[:10]}"
+    conn = pymysql.connect(host=url.host, port=url.port or 3306, user=url.username, password=url.password or "")
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {name}")
+    settings = {
+        "databases": {"main": {"backend": "mysql", "url": str(url.set(database=name).render_as_string(False))}},
+        "storages": {"files": {"backend": "local", "root": str(tmp_path / "files"), "fsync": False}},
+    }
+    try:
+        with Storeroom.from_settings(settings) as room:
+            yield room
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.close()
+
+
+def test_mariadb_commit_failure_and_crash(mariadb_room: Storeroom) -> None:
+    room = mariadb_room
+    db, files = room.database("main"), room.storage("files")
+    db.execute("CREATE TABLE docs (id INT PRIMARY KEY, object_key VARCHAR(200))")
+    files.write("kept", b"original")
+    with room.unit_of_work("main") as uow:
+        uow.put("files", "a", b"a")
+        uow.tx.execute("INSERT INTO docs VALUES (1, 'a')")
+    assert db.fetch_value(f"SELECT COUNT(*) FROM {JOURNAL_TABLE}") == 0
+    with pytest.raises(RuntimeError), room.unit_of_work("main") as uow:  # noqa: PT012 - the unit's block is under test
+        uow.put("files", "kept", b"replaced")
+        uow.tx.execute("INSERT INTO docs VALUES (2, 'kept')")
+        raise RuntimeError("body failed")
+    assert files.read("kept") == b"original"
+    assert db.fetch_value("SELECT COUNT(*) FROM docs") == 1
+    # a crash: the transaction dies with its connection, nothing is compensated
+    uow = room.unit_of_work("main")
+    uow.__enter__()
+    uow.put("files", "kept", b"crashed")
+    uow.put("files", "b", b"b")
+    conn = uow.tx.connection  # type: ignore[attr-defined]
+    conn.invalidate()  # the connection is gone, like the process that held it
+    assert files.read("kept") == b"crashed"
+    (report,) = room.recover(older_than=0)
+    assert report.undone == [uow.unit_id] and report.ok
+    assert files.read("kept") == b"original" and files.list_keys() == ["a", "kept"]
+
+
+def test_sql_server_journal_ddl_is_unicode() -> None:
+    from sqlalchemy.dialects import mssql
+
+    class Fake:
+        class engine:
+            dialect = mssql.dialect()
+
+    ddl = create_table_sql(Fake())
+    assert "NVARCHAR(1024)" in ddl and "BIGINT" in ddl and f"CREATE TABLE {JOURNAL_TABLE}" in ddl
