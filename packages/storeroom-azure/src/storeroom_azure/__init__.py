@@ -1,3 +1,7 @@
-"""storeroom Azure Blob Storage (azure-storage-blob sync and aio)."""
+"""storeroom-azure: objects as block blobs in an Azure Storage container (the ``azure`` backend)."""
 
-__all__: list[str] = []
+from storeroom_azure.async_storage import AsyncAzureBlobStorage
+from storeroom_azure.settings import AzureBlobStorageSettings
+from storeroom_azure.storage import AzureBlobStorage
+
+__all__ = ["AsyncAzureBlobStorage", "AzureBlobStorage", "AzureBlobStorageSettings"]
