@@ -22,7 +22,21 @@ def _local(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
     return {"backend": "local", "root": str(tmp_path / "files"), "fsync": False}
 
 
-STORAGES = {"local": _local}
+#: Azurite's well-known development account key (public; documented by Microsoft)
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+def _azure(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    return {
+        "backend": "azure",
+        "account_url": request.getfixturevalue("azurite_url"),
+        "account_key": AZURITE_KEY,
+        "container": f"uow-{uuid.uuid4().hex[:12]}",
+        "create_container": True,
+    }
+
+
+STORAGES = {"local": _local, "azure": _azure}
 
 
 def _sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
