@@ -105,3 +105,23 @@ async def test_async_limit() -> None:
 
     with pytest.raises(ContentTooLargeError):
         [c async for c in AsyncByteSource(agen(), max_size=25)]
+
+
+@pytest.mark.parametrize("size", [1, 7, 4096, 10_000, 10**7])
+def test_read_parts_of_uneven_chunks_reassemble_exactly(size: int) -> None:
+    chunks = [bytes([i % 256]) * ((i * 7919) % 5000 + 1) for i in range(300)]
+    whole = b"".join(chunks)
+    source = ByteSource(iter(chunks))
+    parts = []
+    while part := source.read(size):
+        parts.append(part)
+    assert b"".join(parts) == whole
+    assert all(len(p) == size for p in parts[:-1]) and 0 < len(parts[-1]) <= size
+
+
+def test_read_then_iterate_hands_out_the_rest_once() -> None:
+    chunks = [b"a" * 3000, b"b" * 3000, b"c" * 3000]
+    source = ByteSource(iter(chunks))
+    head = source.read(4000)
+    assert head == b"a" * 3000 + b"b" * 1000
+    assert head + b"".join(source) == b"".join(chunks)

@@ -83,7 +83,8 @@ class _Source:
         self._limit = _Limit(max_size, self.length)
         self._data = data
         self._chunk_size = chunk_size
-        self._buffer = bytearray()
+        self._pending: list[bytes] = []  # chunks read ahead by read(n), oldest first
+        self._pending_size = 0
 
     @property
     def bytes_read(self) -> int:
@@ -96,15 +97,37 @@ class _Source:
 
     def _drain(self) -> bytes | None:
         """Bytes left over from ``read(n)``, handed out before iteration continues."""
-        if not self._buffer:
+        if not self._pending:
             return None
-        buffered, self._buffer = bytes(self._buffer), bytearray()
+        buffered = b"".join(self._pending)
+        self._pending, self._pending_size = [], 0
         return buffered
 
+    def _keep(self, chunk: bytes) -> None:
+        self._pending.append(chunk)
+        self._pending_size += len(chunk)
+
     def _take(self, size: int) -> bytes:
-        out = bytes(self._buffer[:size])
-        del self._buffer[:size]
-        return out
+        """``size`` bytes (fewer at the end) with each byte copied once: whole chunks are
+        joined as they are and only the chunk straddling the boundary is split."""
+        pending = self._pending
+        if self._pending_size <= size:
+            out = pending[0] if len(pending) == 1 else b"".join(pending)
+            self._pending, self._pending_size = [], 0
+            return bytes(out)
+        parts: list[bytes] = []
+        need = size
+        while need:
+            chunk = pending.pop(0)
+            if len(chunk) <= need:
+                parts.append(chunk)
+                need -= len(chunk)
+            else:
+                parts.append(chunk[:need])
+                pending.insert(0, chunk[need:])
+                need = 0
+        self._pending_size -= size
+        return b"".join(parts)
 
 
 class ByteSource(_Source):
@@ -142,13 +165,13 @@ class ByteSource(_Source):
         """Up to ``size`` bytes; ``b""`` only at the end. Used by part-based uploads."""
         if self._iter is None:
             self._iter = self._raw_chunks()
-        while len(self._buffer) < size:
+        while self._pending_size < size:
             try:
                 chunk = next(self._iter)
             except StopIteration:
                 break
             if chunk:
-                self._buffer += self._limit.count(chunk)
+                self._keep(self._limit.count(chunk))
         return self._take(size)
 
 
@@ -194,11 +217,11 @@ class AsyncByteSource(_Source):
     async def read(self, size: int) -> bytes:
         if self._iter is None:
             self._iter = self._raw_chunks()
-        while len(self._buffer) < size:
+        while self._pending_size < size:
             try:
                 chunk = await self._iter.__anext__()
             except StopAsyncIteration:
                 break
             if chunk:
-                self._buffer += self._limit.count(chunk)
+                self._keep(self._limit.count(chunk))
         return self._take(size)
