@@ -20,7 +20,7 @@ from storeroom_azure._blocks import BlockIds
 from storeroom_azure._clients import retry_policy
 from storeroom_azure._copy import COPY_POLL_MAX, COPY_TIMEOUT, copy_state
 from storeroom_azure._errors import error_code, status_of
-from storeroom_azure._reading import ablocks, aread_block
+from storeroom_azure._reading import ablocks
 from storeroom_azure.settings import AzureBlobStorageSettings
 
 __all__ = ["AsyncAzureBlobStorage"]
@@ -61,8 +61,8 @@ class AsyncAzureBlobStorage(AzureBase, AsyncObjectStorage):
         options = self._write_options(content_type, metadata)
         await self._ready()
         block_size = self.settings.block_size
-        first = await aread_block(source, block_size)
-        second = await aread_block(source, block_size) if len(first) == block_size else b""
+        first = await source.read(block_size)
+        second = await source.read(block_size) if len(first) == block_size else b""
         if not second:
             with self._ctx.errors("write", key, create_only=not overwrite):
                 response = await blob.upload_blob(

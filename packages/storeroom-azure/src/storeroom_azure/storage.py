@@ -20,7 +20,7 @@ from storeroom_azure._blocks import BlockIds
 from storeroom_azure._clients import retry_policy
 from storeroom_azure._copy import COPY_POLL_MAX, COPY_TIMEOUT, copy_state
 from storeroom_azure._errors import error_code, status_of
-from storeroom_azure._reading import blocks, read_block
+from storeroom_azure._reading import blocks
 from storeroom_azure.settings import AzureBlobStorageSettings
 
 __all__ = ["AzureBlobStorage"]
@@ -82,8 +82,8 @@ class AzureBlobStorage(AzureBase, ObjectStorage):
         options = self._write_options(content_type, metadata)  # validated before any I/O
         self._ready()
         block_size = self.settings.block_size
-        first = read_block(source, block_size)  # the caller's own errors pass through unchanged
-        second = read_block(source, block_size) if len(first) == block_size else b""
+        first = source.read(block_size)  # the caller's own errors pass through unchanged
+        second = source.read(block_size) if len(first) == block_size else b""
         if not second:
             with self._ctx.errors("write", key, create_only=not overwrite):
                 response = blob.upload_blob(first, length=len(first), overwrite=overwrite, max_concurrency=1, **options)
