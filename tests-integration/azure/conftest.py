@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
+from _proxy import CuttingProxy
 
 #: Azurite's well-known development account (public, documented by Microsoft)
 ACCOUNT = "devstoreaccount1"
@@ -70,75 +69,6 @@ def blob_names(azurite: Azurite, container: str) -> Any:
 # -- a connection that drops mid-request --------------------------------------------------
 
 
-class CuttingProxy:
-    """A loopback TCP proxy that forwards to a server and cuts every connection after N bytes.
-
-    Used to drop an upload mid-request: once ``cut_after`` bytes have gone upstream (in
-    total, over all connections), every open connection is closed and new ones are
-    closed on accept, so SDK retries fail too.
-    """
-
-    def __init__(self, target_host: str, target_port: int, cut_after: int) -> None:
-        self.target = (target_host, target_port)
-        self.cut_after = cut_after
-        self.forwarded = 0
-        self.cut = threading.Event()
-        self._lock = threading.Lock()
-        self._sockets: list[socket.socket] = []
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.port = self._server.getsockname()[1]
-        self._accepting = threading.Thread(target=self._accept, daemon=True)
-        self._accepting.start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._server.accept()
-            except OSError:
-                return
-            if self.cut.is_set():
-                client.close()
-                continue
-            upstream = socket.create_connection(self.target)
-            with self._lock:
-                self._sockets += [client, upstream]
-            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
-
-    def _pump(self, src: socket.socket, dst: socket.socket, counted: bool) -> None:
-        try:
-            while data := src.recv(65536):
-                if counted:
-                    with self._lock:
-                        room = self.cut_after - self.forwarded
-                        self.forwarded += len(data)
-                    if room <= len(data):
-                        dst.sendall(data[: max(room, 0)])
-                        self._cut()
-                        return
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (src, dst):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-
-    def _cut(self) -> None:
-        self.cut.set()
-        with self._lock:
-            sockets, self._sockets = self._sockets, []
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(OSError):
-                sock.close()
-
-    def close(self) -> None:
-        self._server.close()
-        self._cut()
-
-
 @pytest.fixture
 def cutting_proxy(azurite: Azurite) -> Iterator[Any]:
     """``cutting_proxy(n)`` -> a :class:`CuttingProxy` to Azurite; its URL is ``proxy.url``."""
@@ -148,8 +78,10 @@ def cutting_proxy(azurite: Azurite) -> Iterator[Any]:
     made: list[CuttingProxy] = []
 
     def make(cut_after: int) -> CuttingProxy:
-        proxy = CuttingProxy(target.hostname or "127.0.0.1", target.port or 10000, cut_after)
-        proxy.url = f"http://127.0.0.1:{proxy.port}{target.path}"  # type: ignore[attr-defined]
+        # the network stays down after the cut, so the SDK's retries fail too
+        proxy = CuttingProxy(
+            (target.hostname or "127.0.0.1", target.port or 10000), cut_after, times=None, path=target.path
+        )
         made.append(proxy)
         return proxy
 

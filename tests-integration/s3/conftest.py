@@ -6,94 +6,17 @@ can look for them and registering them as secrets masks nothing else.
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from _proxy import CuttingProxy
+
 ACCESS_KEY_ID = "AKIASTOREROOMS3TEST"
 SECRET_ACCESS_KEY = "storeroom-s3-secret-" + uuid.uuid4().hex
 REGION = "us-east-1"
-
-
-class CuttingProxy:
-    """Forwards ``127.0.0.1:<port>`` to ``upstream``; once ``cut_after`` client-to-server bytes
-    (counted over all connections) have passed, it resets the connection carrying them, and
-    then the next connections' first sends, ``times`` cuts in all. After that the network is
-    "back": later connections (an abort, a retry) pass untouched."""
-
-    def __init__(self, upstream: tuple[str, int], cut_after: int, times: int = 1) -> None:
-        self.upstream = upstream
-        self.remaining = cut_after
-        self.times = times
-        self.cuts = 0
-        self._lock = threading.Lock()
-        self._sockets: list[socket.socket] = []
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.port = self._server.getsockname()[1]
-        self._closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def _accept(self) -> None:
-        while not self._closed:
-            try:
-                client, _ = self._server.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.upstream)
-            with self._lock:
-                self._sockets += [client, upstream]
-            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
-
-    def _pump(self, src: socket.socket, dst: socket.socket, counted: bool) -> None:
-        try:
-            while data := src.recv(65536):
-                if counted:
-                    with self._lock:
-                        cut = self.cuts < self.times and len(data) >= self.remaining
-                        self.remaining -= len(data)
-                        if cut:
-                            self.cuts += 1
-                    if cut:
-                        self._reset(src, dst)
-                        return
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            with contextlib.suppress(OSError):
-                dst.shutdown(socket.SHUT_WR)
-
-    @staticmethod
-    def _reset(*socks: socket.socket) -> None:
-        for sock in socks:
-            with contextlib.suppress(OSError):
-                # SO_LINGER 0: close with RST, as a dropped network path looks to the client
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-                sock.close()
-
-    def close(self) -> None:
-        self._closed = True
-        self._server.close()
-        with self._lock:
-            for sock in self._sockets:
-                with contextlib.suppress(OSError):
-                    sock.close()
-
-    def __enter__(self) -> CuttingProxy:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def unique_bucket(label: str = "t") -> str:
@@ -177,7 +100,7 @@ def cutting_proxy(s3_endpoint: str) -> Iterator[Callable[[int], CuttingProxy]]:
     proxies: list[CuttingProxy] = []
 
     def make(cut_after: int, times: int = 1) -> CuttingProxy:
-        proxy = CuttingProxy((parts.hostname or "127.0.0.1", parts.port or 80), cut_after, times)
+        proxy = CuttingProxy((parts.hostname or "127.0.0.1", parts.port or 80), cut_after, times=times)
         proxies.append(proxy)
         return proxy
 
