@@ -36,7 +36,20 @@ def _azure(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
     }
 
 
-STORAGES = {"local": _local, "azure": _azure}
+def _s3(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    return {
+        "backend": "s3",
+        "endpoint_url": request.getfixturevalue("s3_endpoint"),
+        "region": "us-east-1",
+        "access_key_id": "AKIASTOREROOMUOW",
+        "secret_access_key": "storeroom-uow-" + uuid.uuid4().hex,
+        "bucket": f"storeroom-uow-{uuid.uuid4().hex[:12]}",
+        "prefix": "app",
+        "create_bucket": True,
+    }
+
+
+STORAGES = {"local": _local, "azure": _azure, "s3": _s3}
 
 
 def _sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
