@@ -169,22 +169,13 @@ class MSSQLErrorTranslator(ErrorTranslator):
             timeout=True,
         )
 
-    def translate(
-        self,
-        exc: BaseException,
-        *,
-        database: str,
-        statement: str | None = None,
-        phase: Phase = "query",
-        url: str | None = None,
-    ) -> DatabaseError | None:
-        error = super().translate(exc, database=database, statement=statement, phase=phase, url=url)
-        if isinstance(error, IntegrityError):
-            orig = getattr(exc, "orig", None)
-            diag = parse_diagnostic(orig if isinstance(orig, BaseException) else None)
-            if diag is not None:
-                match = _NULL_COLUMN.search(diag.text)
-                # extra context, like the ``constraint`` core sets
-                setattr(error, "column", match["column"] if match else None)  # noqa: B010
-                setattr(error, "native_error", diag.native)  # noqa: B010
-        return error
+    def annotate(self, error: DatabaseError, exc: BaseException) -> None:
+        """``column`` and ``native_error`` on integrity errors, beside the ``constraint`` core sets."""
+        if not isinstance(error, IntegrityError):
+            return
+        orig = getattr(exc, "orig", None)
+        diag = parse_diagnostic(orig if isinstance(orig, BaseException) else None)
+        if diag is not None:
+            match = _NULL_COLUMN.search(diag.text)
+            setattr(error, "column", match["column"] if match else None)  # noqa: B010
+            setattr(error, "native_error", diag.native)  # noqa: B010

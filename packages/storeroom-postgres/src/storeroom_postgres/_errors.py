@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import exc as sa_exc
 
 from storeroom.errors import ConnectionFailedError, DatabaseError, QueryError, TransactionError
-from storeroom.sqla.errors import ErrorTranslator, Phase
+from storeroom.sqla.errors import ErrorTranslator
 
 __all__ = ["PostgresErrorTranslator"]
 
@@ -72,21 +72,11 @@ class PostgresErrorTranslator(ErrorTranslator):
             )
         return None
 
-    def translate(
-        self,
-        exc: BaseException,
-        *,
-        database: str,
-        statement: str | None = None,
-        phase: Phase = "query",
-        url: str | None = None,
-    ) -> DatabaseError | None:
-        """The generic translation, plus ``.sqlstate`` on every error the server sent one for."""
-        error = super().translate(exc, database=database, statement=statement, phase=phase, url=url)
+    def annotate(self, error: DatabaseError, exc: BaseException) -> None:
+        """``.sqlstate`` on every error the server sent one for."""
         state = sqlstate(getattr(exc, "orig", None))
-        if error is not None and state is not None and getattr(error, "sqlstate", None) is None:
+        if state is not None and getattr(error, "sqlstate", None) is None:
             error.sqlstate = state  # type: ignore[attr-defined]
-        return error
 
     def constraint_name(self, orig: BaseException | None) -> str | None:
         diag = getattr(orig, "diag", None)

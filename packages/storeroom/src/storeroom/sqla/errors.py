@@ -92,6 +92,9 @@ class ErrorTranslator:
         """Dialect hook: the violated constraint's name, when the driver reports it."""
         return None
 
+    def annotate(self, error: DatabaseError, exc: BaseException) -> None:
+        """Dialect hook: add driver facts (``sqlstate``, ``column`` ...) to any translated error."""
+
     def translate(
         self,
         exc: BaseException,
@@ -102,6 +105,14 @@ class ErrorTranslator:
         url: str | None = None,
     ) -> DatabaseError | None:
         """The storeroom error for ``exc``, or None to let it propagate unchanged."""
+        error = self._translate(exc, database, statement, phase, url)
+        if error is not None:
+            self.annotate(error, exc)
+        return error
+
+    def _translate(
+        self, exc: BaseException, database: str, statement: str | None, phase: Phase, url: str | None
+    ) -> DatabaseError | None:
         if isinstance(exc, StoreroomError) or not isinstance(exc, Exception):
             return None
         if isinstance(exc, sa_exc.TimeoutError):
