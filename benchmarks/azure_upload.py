@@ -24,13 +24,14 @@ import argparse
 import contextlib
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+
+from _common import cpu_seconds, peak_rss, size_arg
 
 MiB = 1024 * 1024
 CHUNK = MiB
@@ -44,25 +45,6 @@ VARIANTS: dict[str, tuple[str, str]] = {
     "sdk aio upload_blob": ("sdk_aio", "sdk aio upload_blob"),
     "storeroom async write": ("storeroom_async", "sdk aio upload_blob"),
 }
-
-
-def parse_size(text: str) -> int:
-    units = {"": 1, "b": 1, "kib": 1024, "mib": MiB, "gib": 1024 * MiB}
-    digits = text.strip().rstrip("bBiIkKmMgG ")
-    unit = text.strip()[len(digits) :].strip().lower()
-    if unit not in units:
-        raise argparse.ArgumentTypeError(f"not a size: {text!r} (use e.g. 512MiB, 1GiB)")
-    return int(float(digits) * units[unit])
-
-
-def _peak_rss() -> int:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(peak if sys.platform == "darwin" else peak * 1024)
-
-
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def _connection_string(url: str) -> str:
@@ -98,7 +80,7 @@ def child(
 
         service = BlobServiceClient.from_connection_string(cs, **options)
         blob = service.get_blob_client(container, key)
-        before, cpu, started = _peak_rss(), _cpu(), time.perf_counter()
+        before, cpu, started = peak_rss(), cpu_seconds(), time.perf_counter()
         blob.upload_blob(_generator(size, pattern), max_concurrency=concurrency, overwrite=True)
         seconds = time.perf_counter() - started
         service.close()
@@ -106,7 +88,7 @@ def child(
         from storeroom_azure import AzureBlobStorage
 
         store = AzureBlobStorage(container, connection_string=cs, block_size=block, max_concurrency=concurrency)
-        before, cpu, started = _peak_rss(), _cpu(), time.perf_counter()
+        before, cpu, started = peak_rss(), cpu_seconds(), time.perf_counter()
         info = store.write(key, _generator(size, pattern))
         seconds = time.perf_counter() - started
         assert info.size == size, info
@@ -117,7 +99,7 @@ def child(
         async def run() -> tuple[int, float, float]:
             async with AioService.from_connection_string(cs, **options) as service:
                 blob = service.get_blob_client(container, key)
-                before, cpu, started = _peak_rss(), _cpu(), time.perf_counter()
+                before, cpu, started = peak_rss(), cpu_seconds(), time.perf_counter()
                 await blob.upload_blob(_agenerator(size, pattern), max_concurrency=concurrency, overwrite=True)
                 return before, cpu, time.perf_counter() - started
 
@@ -129,7 +111,7 @@ def child(
             async with AsyncAzureBlobStorage(
                 container, connection_string=cs, block_size=block, max_concurrency=concurrency
             ) as store:
-                before, cpu, started = _peak_rss(), _cpu(), time.perf_counter()
+                before, cpu, started = peak_rss(), cpu_seconds(), time.perf_counter()
                 info = await store.write(key, _agenerator(size, pattern))
                 assert info.size == size, info
                 return before, cpu, time.perf_counter() - started
@@ -137,7 +119,7 @@ def child(
         before, cpu, seconds = asyncio.run(run())
     else:
         raise SystemExit(f"unknown variant {variant!r}")
-    return {"seconds": seconds, "cpu": _cpu() - cpu, "extra_rss": _peak_rss() - before}
+    return {"seconds": seconds, "cpu": cpu_seconds() - cpu, "extra_rss": peak_rss() - before}
 
 
 # -- the parent: rounds, cleanup, report ------------------------------------------------------
@@ -155,9 +137,9 @@ def _azurite(stack: contextlib.ExitStack) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=parse_size, default=parse_size(os.environ.get("STOREROOM_BENCH_SIZE", "512MiB")))
+    parser.add_argument("--size", type=size_arg, default=size_arg(os.environ.get("STOREROOM_BENCH_SIZE", "512MiB")))
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--block-size", type=parse_size, default=8 * MiB)
+    parser.add_argument("--block-size", type=size_arg, default=8 * MiB)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -27,6 +26,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+
+from _common import current_rss, peak_rss, size_arg
 
 MiB = 1024 * 1024
 READ_CHUNK = MiB
@@ -40,29 +41,6 @@ VARIANTS: dict[str, str] = {
     "storeroom-local (no fsync)": "local_nofsync",
     "storeroom-local async (fsync)": "local_async",
 }
-
-
-def parse_size(text: str) -> int:
-    units = {"": 1, "b": 1, "kib": 1024, "mib": MiB, "gib": 1024 * MiB, "kb": 1000, "mb": 1000**2, "gb": 1000**3}
-    digits = text.strip().rstrip("bBiIkKmMgG ")
-    unit = text.strip()[len(digits) :].strip().lower()
-    if unit not in units:
-        raise argparse.ArgumentTypeError(f"not a size: {text!r} (use e.g. 1GiB, 256MiB)")
-    return int(float(digits) * units[unit])
-
-
-def _rss_bytes() -> int:
-    """The process's RSS high-water mark so far (ru_maxrss is KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(peak if sys.platform == "darwin" else peak * 1024)
-
-
-def _current_rss() -> int:
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        return _rss_bytes()
 
 
 # -- the variants, run in a child process --------------------------------------------------
@@ -129,11 +107,11 @@ def child(variant: str, src: str, workdir: str) -> None:
     import storeroom_local  # noqa: F401
 
     func = CHILDREN[variant]
-    before = _current_rss()
+    before = current_rss()
     started = time.perf_counter()
     size = func(src, workdir)
     elapsed = time.perf_counter() - started
-    extra = max(0, _rss_bytes() - before)
+    extra = max(0, peak_rss() - before)
     print(json.dumps({"seconds": elapsed, "extra_rss": extra, "bytes": size}))
 
 
@@ -171,7 +149,7 @@ def run_child(variant: str, src: str, workdir: str) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=parse_size, default=parse_size(os.environ.get("STOREROOM_BENCH_SIZE", "1GiB")))
+    parser.add_argument("--size", type=size_arg, default=size_arg(os.environ.get("STOREROOM_BENCH_SIZE", "1GiB")))
     parser.add_argument("--rounds", type=int, default=int(os.environ.get("STOREROOM_BENCH_ROUNDS", "5")))
     parser.add_argument(
         "--dir", default=os.environ.get("STOREROOM_BENCH_DIR"), help="where to write (default: a temp dir)"

@@ -23,15 +23,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
-import statistics
 import sys
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from itertools import repeat
 from pathlib import Path
 from typing import Any
+
+from _common import atimed, report, rotate, timed
 
 TARGET = 1.15
 
@@ -89,32 +87,6 @@ def drop(args: dict[str, Any], *tables: str) -> None:
         for table in tables:
             cur.execute(f"DROP TABLE IF EXISTS {table}")
     conn.close()
-
-
-def timed(func: Callable[[], Any]) -> float:
-    gc.collect()
-    start = time.perf_counter()
-    func()
-    return time.perf_counter() - start
-
-
-async def atimed(func: Callable[[], Awaitable[Any]]) -> float:
-    gc.collect()
-    start = time.perf_counter()
-    await func()
-    return time.perf_counter() - start
-
-
-def report(title: str, samples: dict[str, list[float]], baseline: str) -> dict[str, float]:
-    medians = {name: statistics.median(values) for name, values in samples.items()}
-    print(f"\n{title}")
-    for name, median in medians.items():
-        print(f"  {name:<48} {median * 1000:9.2f} ms   x{median / medians[baseline]:.3f}")
-    return {name: median / medians[baseline] for name, median in medians.items()}
-
-
-def rotate(names: list[str], r: int) -> list[str]:
-    return names[r % len(names) :] + names[: r % len(names)]
 
 
 def bench_sync(url: str, args: dict[str, Any], table: str, rows: int, rounds: int) -> dict[str, float]:

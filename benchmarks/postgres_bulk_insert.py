@@ -21,13 +21,14 @@ import argparse
 import asyncio
 import gc
 import os
-import statistics
 import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from operator import itemgetter
 from typing import Any
+
+from _common import report, rotate
 
 DEFAULT_URL = os.environ.get("STOREROOM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TARGET = 1.2
@@ -39,19 +40,6 @@ def make_rows(n: int) -> list[dict[str, Any]]:
     return [
         {"id": i, "name": f"name-{i}", "score": i * 1.5, "flag": i % 2, "note": f"note number {i}"} for i in range(n)
     ]
-
-
-def report(title: str, samples: dict[str, list[float]], baseline: str) -> dict[str, float]:
-    medians = {name: statistics.median(values) for name, values in samples.items() if values}
-    print(f"\n{title}")
-    for name, median in medians.items():
-        runs = len(samples[name])
-        print(f"  {name:<52} {median * 1000:9.1f} ms   x{median / medians[baseline]:7.3f}   ({runs} runs)")
-    return {name: median / medians[baseline] for name, median in medians.items()}
-
-
-def rotate(names: list[str], r: int) -> list[str]:
-    return names[r % len(names) :] + names[: r % len(names)]
 
 
 def bench_sync(url: str, rows: list[dict[str, Any]], rounds: int, reference_rounds: int) -> dict[str, float]:

@@ -17,39 +17,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import os
-import statistics
 import sys
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from _common import atimed, report, rotate, timed
+
 DEFAULT_URL = os.environ.get("STOREROOM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TARGET = 1.10
-
-
-def timed(func: Callable[[], Any]) -> float:
-    gc.collect()
-    start = time.perf_counter()
-    func()
-    return time.perf_counter() - start
-
-
-async def atimed(func: Callable[[], Awaitable[Any]]) -> float:
-    gc.collect()
-    start = time.perf_counter()
-    await func()
-    return time.perf_counter() - start
-
-
-def report(title: str, samples: dict[str, list[float]], baseline: str) -> dict[str, float]:
-    medians = {name: statistics.median(values) for name, values in samples.items()}
-    print(f"\n{title}")
-    for name, median in medians.items():
-        print(f"  {name:<48} {median * 1000:8.2f} ms   x{median / medians[baseline]:.3f}")
-    return {name: median / medians[baseline] for name, median in medians.items()}
 
 
 def create(url: str, table: str, rows: int) -> None:
@@ -68,10 +45,6 @@ def drop(url: str, table: str) -> None:
 
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"DROP TABLE IF EXISTS {table}")
-
-
-def rotate(names: list[str], r: int) -> list[str]:
-    return names[r % len(names) :] + names[: r % len(names)]
 
 
 def bench_sync(url: str, sql: str, rows: int, rounds: int) -> dict[str, float]:

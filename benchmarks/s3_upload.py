@@ -24,7 +24,6 @@ import contextlib
 import io
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,8 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
+
+from _common import current_rss, peak_rss, size_arg
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests-integration"))
 
@@ -48,28 +49,6 @@ VARIANTS: dict[str, str] = {
     "storeroom-s3 (async)": "storeroom_async",
 }
 BASELINE = "boto3 upload_fileobj"
-
-
-def parse_size(text: str) -> int:
-    units = {"": 1, "b": 1, "kib": 1024, "mib": MiB, "gib": 1024 * MiB, "kb": 1000, "mb": 1000**2, "gb": 1000**3}
-    digits = text.strip().rstrip("bBiIkKmMgG ")
-    unit = text.strip()[len(digits) :].strip().lower()
-    if unit not in units:
-        raise argparse.ArgumentTypeError(f"not a size: {text!r} (use e.g. 512MiB)")
-    return int(float(digits) * units[unit])
-
-
-def _peak_rss() -> int:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(peak if sys.platform == "darwin" else peak * 1024)
-
-
-def _current_rss() -> int:
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        return _peak_rss()
 
 
 def generator(size: int) -> Iterator[bytes]:
@@ -156,11 +135,11 @@ CHILDREN: dict[str, Callable[[str, str, int], Callable[[], None]]] = {
 
 def child(variant: str, endpoint: str, bucket: str, size: int) -> None:
     upload = CHILDREN[variant](endpoint, bucket, size)
-    before = _current_rss()
+    before = current_rss()
     started = time.perf_counter()
     upload()
     elapsed = time.perf_counter() - started
-    print(json.dumps({"seconds": elapsed, "extra_rss": max(0, _peak_rss() - before)}))
+    print(json.dumps({"seconds": elapsed, "extra_rss": max(0, peak_rss() - before)}))
 
 
 # -- the driver ---------------------------------------------------------------------------
@@ -188,7 +167,7 @@ def _admin(endpoint: str) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=parse_size, default=parse_size(os.environ.get("STOREROOM_BENCH_SIZE", "512MiB")))
+    parser.add_argument("--size", type=size_arg, default=size_arg(os.environ.get("STOREROOM_BENCH_SIZE", "512MiB")))
     parser.add_argument("--rounds", type=int, default=int(os.environ.get("STOREROOM_BENCH_ROUNDS", "5")))
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)

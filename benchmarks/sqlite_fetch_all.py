@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import sqlite3
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Awaitable, Callable
 from itertools import repeat
 from pathlib import Path
 from typing import Any
+
+from _common import atimed, report, timed
 
 SQL = "SELECT id, name, score, flag, note FROM bench ORDER BY id"
 TARGET = 1.15
@@ -46,29 +44,6 @@ def create(path: Path, rows: int) -> None:
     )
     conn.commit()
     conn.close()
-
-
-def timed(func: Callable[[], Any]) -> float:
-    gc.collect()
-    start = time.perf_counter()
-    func()
-    return time.perf_counter() - start
-
-
-async def atimed(func: Callable[[], Awaitable[Any]]) -> float:
-    gc.collect()
-    start = time.perf_counter()
-    await func()
-    return time.perf_counter() - start
-
-
-def report(title: str, samples: dict[str, list[float]], baseline: str) -> dict[str, float]:
-    medians = {name: statistics.median(values) for name, values in samples.items()}
-    print(f"\n{title}")
-    for name, median in medians.items():
-        ratio = median / medians[baseline]
-        print(f"  {name:<44} {median * 1000:8.2f} ms   x{ratio:.3f}")
-    return {name: median / medians[baseline] for name, median in medians.items()}
 
 
 def bench_sync(path: Path, rows: int, rounds: int) -> dict[str, float]:
