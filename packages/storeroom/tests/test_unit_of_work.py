@@ -7,6 +7,7 @@ tests-integration/uow/.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 from storeroom import Storeroom
 from storeroom.errors import (
     ContentTooLargeError,
+    ContentTypeNotAllowedError,
     InvalidKeyError,
     ObjectExistsError,
     ObjectNotFoundError,
@@ -35,6 +37,9 @@ def room(tmp_path: Path) -> Iterator[Storeroom]:
         "storages": {
             "files": {"backend": "local", "root": str(tmp_path / "files"), "fsync": False, "default": True},
             "archive": {"backend": "local", "root": str(tmp_path / "archive"), "fsync": False},
+        },
+        "policies": {
+            "avatars": {"storage": "files", "key_prefix": "avatars/", "max_size": 1000, "content_types": ["image/*"]}
         },
     }
     with Storeroom.from_settings(settings) as room:
@@ -265,4 +270,38 @@ async def test_async_reads_see_pending_deletes(room: Storeroom) -> None:
         with pytest.raises(ObjectNotFoundError):
             await uow.read("files", "old")
     assert room.storage("files").list_keys() == []
+    await room.aclose()
+
+
+def test_policy_uploads_are_steps_of_the_unit(room: Storeroom) -> None:
+    files, db = room.storage("files"), room.database()
+    with room.unit_of_work("main") as uow:
+        ref = uow.upload("avatars", iter([b"\x89PNG", b"rest"]), filename="me.png")
+        uow.tx.execute("INSERT INTO docs (object_key) VALUES (:k)", {"k": ref.key})
+    assert ref.key.startswith("avatars/") and ref.key.endswith(".png") and ref.storage == "files"
+    assert ref.content_type == "image/png" and ref.size == 8
+    assert ref.checksum == "sha256:" + hashlib.sha256(b"\x89PNGrest").hexdigest()
+    assert files.read(ref.key) == b"\x89PNGrest"
+    with pytest.raises(Boom), room.unit_of_work("main") as uow:  # noqa: PT012 - the unit's block is under test
+        lost = uow.upload(room.policy("avatars"), b"GIF89a", filename="x.gif")
+        raise Boom
+    assert not files.exists(lost.key)
+    assert db.fetch_value("SELECT COUNT(*) FROM docs") == 1
+
+
+def test_policy_refusals_inside_a_unit_store_nothing(room: Storeroom) -> None:
+    with room.unit_of_work("main") as uow:
+        with pytest.raises(ContentTypeNotAllowedError):
+            uow.upload("avatars", b"%PDF", filename="doc.pdf")
+        with pytest.raises(ContentTooLargeError):
+            uow.upload("avatars", iter([b"x" * 600, b"x" * 600]), filename="big.png")
+    assert room.storage("files").list_keys() == []
+
+
+@pytest.mark.asyncio
+async def test_async_policy_upload(room: Storeroom) -> None:
+    async with room.async_unit_of_work("main") as uow:
+        ref = await uow.upload("avatars", b"\x89PNG", content_type="image/png")
+        assert await uow.read("files", ref.key) == b"\x89PNG"
+    assert room.storage("files").read(ref.key) == b"\x89PNG"
     await room.aclose()

@@ -16,10 +16,11 @@ from storeroom.keys import validate_key, validate_prefix
 from storeroom.streams import AsyncByteSource, ByteSource
 
 if TYPE_CHECKING:
+    from storeroom.objects import ObjectInfo
     from storeroom.refs import StoredObjectRef
     from storeroom.storage import AsyncObjectStorage, ObjectStorage
 
-__all__ = ["StoragePolicy"]
+__all__ = ["PreparedUpload", "StoragePolicy"]
 
 _BYTES_LIKE = (bytes, bytearray, memoryview)
 _SAFE_EXT = re.compile(r"^\.[A-Za-z0-9]{1,16}$")
@@ -97,19 +98,56 @@ class StoragePolicy:
         now = datetime.now(UTC)
         return f"{self.key_prefix}{now:%Y/%m}/{uuid.uuid4().hex}{ext}", True
 
-    def _ref(self, key: str, size: int, content_type: str, digest: Any, filename: str | None) -> StoredObjectRef:
-        from storeroom.refs import StoredObjectRef
-
-        return StoredObjectRef(
-            storage=self.storage_name,
-            key=key,
-            size=size,
-            content_type=content_type,
-            checksum=f"sha256:{digest.hexdigest()}",
-            filename=filename,
-        )
-
     # -- uploads -----------------------------------------------------------------------------
+
+    def prepare(
+        self, data: Any, *, filename: str | None = None, content_type: str | None = None, key: str | None = None
+    ) -> PreparedUpload:
+        """Check and route one sync upload without storing it (``put`` and units of work write it).
+
+        Raises before any I/O for a refused content type, a bad key or bytes over ``max_size``;
+        a stream over ``max_size`` fails while it is written, and nothing is kept.
+        """
+        upload = self._plan(filename, content_type, key)
+        if isinstance(data, _BYTES_LIKE):
+            ByteSource(data, max_size=self.max_size)  # size check before any I/O
+            upload.digest.update(data)
+            upload.body = data
+        else:
+            source = ByteSource(data, max_size=self.max_size)
+
+            def hashed() -> Iterator[bytes]:
+                for chunk in source:
+                    upload.digest.update(chunk)
+                    yield chunk
+
+            upload.body = hashed()
+        return upload
+
+    def aprepare(
+        self, data: Any, *, filename: str | None = None, content_type: str | None = None, key: str | None = None
+    ) -> PreparedUpload:
+        """The async twin of :meth:`prepare` (the body is an async iterator unless ``data`` is bytes)."""
+        upload = self._plan(filename, content_type, key)
+        if isinstance(data, _BYTES_LIKE):
+            AsyncByteSource(data, max_size=self.max_size)
+            upload.digest.update(data)
+            upload.body = data
+        else:
+            source = AsyncByteSource(data, max_size=self.max_size)
+
+            async def hashed() -> AsyncIterator[bytes]:
+                async for chunk in source:
+                    upload.digest.update(chunk)
+                    yield chunk
+
+            upload.body = hashed()
+        return upload
+
+    def _plan(self, filename: str | None, content_type: str | None, key: str | None) -> PreparedUpload:
+        ctype = self.resolve_content_type(content_type, filename or key)
+        full_key, generated = self.resolve_key(key, filename)
+        return PreparedUpload(self, full_key, not generated, ctype, filename)
 
     def put(
         self, data: Any, *, filename: str | None = None, content_type: str | None = None, key: str | None = None
@@ -118,47 +156,45 @@ class StoragePolicy:
         oversized is ever kept."""
         if self.storage is None:
             raise RuntimeError(f"policy {self.name!r} has no sync storage; use aput()")
-        ctype = self.resolve_content_type(content_type, filename or key)
-        full_key, generated = self.resolve_key(key, filename)
-        digest = hashlib.sha256()
-        if isinstance(data, _BYTES_LIKE):
-            ByteSource(data, max_size=self.max_size)  # size check before any I/O
-            digest.update(data)
-            body: Any = data
-        else:
-            source = ByteSource(data, max_size=self.max_size)
-
-            def hashed() -> Iterator[bytes]:
-                for chunk in source:
-                    digest.update(chunk)
-                    yield chunk
-
-            body = hashed()
-        info = self.storage.write(full_key, body, content_type=ctype, overwrite=not generated, max_size=self.max_size)
-        return self._ref(full_key, info.size, ctype, digest, filename)
+        upload = self.prepare(data, filename=filename, content_type=content_type, key=key)
+        return upload.ref(self.storage.write(upload.key, upload.body, **upload.write_options()))
 
     async def aput(
         self, data: Any, *, filename: str | None = None, content_type: str | None = None, key: str | None = None
     ) -> StoredObjectRef:
         if self.async_storage is None:
             raise RuntimeError(f"policy {self.name!r} has no async storage; use put()")
-        ctype = self.resolve_content_type(content_type, filename or key)
-        full_key, generated = self.resolve_key(key, filename)
-        digest = hashlib.sha256()
-        if isinstance(data, _BYTES_LIKE):
-            AsyncByteSource(data, max_size=self.max_size)
-            digest.update(data)
-            body: Any = data
-        else:
-            source = AsyncByteSource(data, max_size=self.max_size)
+        upload = self.aprepare(data, filename=filename, content_type=content_type, key=key)
+        return upload.ref(await self.async_storage.write(upload.key, upload.body, **upload.write_options()))
 
-            async def hashed() -> AsyncIterator[bytes]:
-                async for chunk in source:
-                    digest.update(chunk)
-                    yield chunk
 
-            body = hashed()
-        info = await self.async_storage.write(
-            full_key, body, content_type=ctype, overwrite=not generated, max_size=self.max_size
+class PreparedUpload:
+    """One checked upload: where it goes, how it is written, and its checksum as it streams."""
+
+    def __init__(
+        self, policy: StoragePolicy, key: str, overwrite: bool, content_type: str, filename: str | None
+    ) -> None:
+        self.policy = policy
+        self.key = key
+        self.overwrite = overwrite  # generated keys are written create-only
+        self.content_type = content_type
+        self.filename = filename
+        self.digest = hashlib.sha256()
+        self.body: Any = None
+
+    def write_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``storage.write`` (and ``uow.put``)."""
+        return {"content_type": self.content_type, "overwrite": self.overwrite, "max_size": self.policy.max_size}
+
+    def ref(self, info: ObjectInfo) -> StoredObjectRef:
+        """The reference to keep once the body has been written (the checksum is complete then)."""
+        from storeroom.refs import StoredObjectRef
+
+        return StoredObjectRef(
+            storage=self.policy.storage_name,
+            key=self.key,
+            size=info.size,
+            content_type=self.content_type,
+            checksum=f"sha256:{self.digest.hexdigest()}",
+            filename=self.filename,
         )
-        return self._ref(full_key, info.size, ctype, digest, filename)

@@ -255,6 +255,7 @@ class Storeroom:
             db,
             journal=self._journal_database(journal, want_async=False),
             isolation_level=isolation_level,
+            policies=self.policy,
         )
 
     def async_unit_of_work(
@@ -269,6 +270,7 @@ class Storeroom:
             db,
             journal=self._journal_database(journal, want_async=True),
             isolation_level=isolation_level,
+            policies=self.policy,
         )
 
     def recover(self, database: str | None = None, *, older_than: float | None = None) -> list[RecoveryReport]:

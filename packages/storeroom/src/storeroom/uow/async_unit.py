@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from storeroom.database import AsyncDatabaseInterface, AsyncTransaction
 from storeroom.errors import CompensationError, UnitOfWorkError
@@ -17,6 +17,10 @@ from storeroom.uow.journal import AsyncJournal
 from storeroom.uow.state import UnitState
 from storeroom.uow.steps import Op, State, Step, finish_actions, undo_actions
 from storeroom.uow.unit import StorageLookup, check_no_outer_transaction, journal_plan
+
+if TYPE_CHECKING:
+    from storeroom.policy import StoragePolicy
+    from storeroom.refs import StoredObjectRef
 
 __all__ = ["AsyncUnitOfWork"]
 
@@ -37,8 +41,9 @@ class AsyncUnitOfWork:
         *,
         journal: AsyncDatabaseInterface | bool | None = True,
         isolation_level: str | None = None,
+        policies: Callable[[str], StoragePolicy] | None = None,
     ) -> None:
-        self._state = UnitState(storages)
+        self._state = UnitState(storages, policies)
         self._database = database
         self._journal_db, self._journal_in_tx = journal_plan(database, journal)
         self._journal: AsyncJournal | None = None
@@ -199,6 +204,24 @@ class AsyncUnitOfWork:
 
     async def create(self, storage: str | AsyncObjectStorage, key: str, data: Any, **options: Any) -> ObjectInfo:
         return await self.put(storage, key, data, overwrite=False, **options)
+
+    async def upload(
+        self,
+        policy: str | StoragePolicy,
+        data: Any,
+        *,
+        filename: str | None = None,
+        content_type: str | None = None,
+        key: str | None = None,
+    ) -> StoredObjectRef:
+        """Store ``data`` through an upload policy (size, type, generated key) as a step of the unit."""
+        self._state.check_open()
+        pol: StoragePolicy = self._state.policy(policy)
+        store = pol.async_storage
+        if store is None:
+            raise UnitOfWorkError(f"policy {pol.name!r} has no storage for this side")
+        upload = pol.aprepare(data, filename=filename, content_type=content_type, key=key)
+        return upload.ref(await self.put(store, upload.key, upload.body, **upload.write_options()))
 
     async def delete(self, storage: str | AsyncObjectStorage, key: str) -> bool:
         self._state.check_open()

@@ -17,13 +17,14 @@ __all__ = ["UnitState"]
 class UnitState:
     """Steps, pending deletes and keys written, for one unit."""
 
-    def __init__(self, storages: Any) -> None:
+    def __init__(self, storages: Any, policies: Any = None) -> None:
         self.unit_id = uuid.uuid4().hex
         self.steps: list[Step] = []
         self.deletes: dict[tuple[str, str], Step] = {}
         self.written: set[tuple[str, str]] = set()
         self.phase = "new"  # new -> open -> done
         self._storages = storages
+        self._policies = policies
 
     # -- storages ------------------------------------------------------------------------------
 
@@ -40,6 +41,14 @@ class UnitState:
         if not isinstance(name, str):
             raise UnitOfWorkError(f"expected a storage name or a storage object, got {type(storage).__name__}")
         return name, storage
+
+    def policy(self, policy: Any) -> Any:
+        """A :class:`~storeroom.StoragePolicy` from a name (looked up) or a policy object."""
+        if not isinstance(policy, str):
+            return policy
+        if self._policies is None:
+            raise UnitOfWorkError(f"this unit of work knows no policies; pass the policy object, not {policy!r}")
+        return self._policies(policy)
 
     def by_name(self, name: str) -> Any:
         return self.resolve(name)[1]

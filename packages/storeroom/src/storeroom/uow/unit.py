@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from storeroom.database import DatabaseInterface, Transaction, ambient_transaction
 from storeroom.errors import CompensationError, UnitOfWorkError
@@ -16,6 +16,10 @@ from storeroom.uow.apply import apply_actions
 from storeroom.uow.journal import Journal, concurrent_writers
 from storeroom.uow.state import UnitState
 from storeroom.uow.steps import Op, State, Step, finish_actions, undo_actions
+
+if TYPE_CHECKING:
+    from storeroom.policy import StoragePolicy
+    from storeroom.refs import StoredObjectRef
 
 __all__ = ["StorageLookup", "UnitOfWork", "journal_plan"]
 
@@ -65,8 +69,9 @@ class UnitOfWork:
         *,
         journal: DatabaseInterface | bool | None = True,
         isolation_level: str | None = None,
+        policies: Callable[[str], StoragePolicy] | None = None,
     ) -> None:
-        self._state = UnitState(storages)
+        self._state = UnitState(storages, policies)
         self._database = database
         self._journal_db, self._journal_in_tx = journal_plan(database, journal)
         self._journal: Journal | None = None
@@ -232,6 +237,24 @@ class UnitOfWork:
     def create(self, storage: str | ObjectStorage, key: str, data: Any, **options: Any) -> ObjectInfo:
         """Create-only :meth:`put` (``ObjectExistsError`` if ``key`` exists)."""
         return self.put(storage, key, data, overwrite=False, **options)
+
+    def upload(
+        self,
+        policy: str | StoragePolicy,
+        data: Any,
+        *,
+        filename: str | None = None,
+        content_type: str | None = None,
+        key: str | None = None,
+    ) -> StoredObjectRef:
+        """Store ``data`` through an upload policy (size, type, generated key) as a step of the unit."""
+        self._state.check_open()
+        pol: StoragePolicy = self._state.policy(policy)
+        store = pol.storage
+        if store is None:
+            raise UnitOfWorkError(f"policy {pol.name!r} has no storage for this side")
+        upload = pol.prepare(data, filename=filename, content_type=content_type, key=key)
+        return upload.ref(self.put(store, upload.key, upload.body, **upload.write_options()))
 
     def delete(self, storage: str | ObjectStorage, key: str) -> bool:
         """Delete ``key`` once the unit has committed; reads in the unit no longer see it."""
