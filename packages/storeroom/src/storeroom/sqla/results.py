@@ -13,22 +13,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import repeat
 from typing import Any
 
-from sqlalchemy.engine import Result
-
-__all__ = ["first_to_dict", "rows_to_dicts", "to_dicts"]
+__all__ = ["to_dicts"]
 
 
 def to_dicts(keys: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[dict[str, Any]]:
     """Lazily zip each row with ``keys``."""
     return map(dict, map(zip, repeat(keys), rows))
-
-
-def rows_to_dicts(result: Result[Any]) -> list[dict[str, Any]]:
-    keys = tuple(result.keys())
-    return list(map(dict, map(zip, repeat(keys), result.fetchall())))
-
-
-def first_to_dict(result: Result[Any]) -> dict[str, Any] | None:
-    keys = tuple(result.keys())
-    row = result.first()
-    return None if row is None else dict(zip(keys, row, strict=True))
