@@ -1,9 +1,9 @@
-"""What a user gets from ``pip install "storeroom[sqlite,local]"``, built from this checkout.
+"""What a user gets from ``pip install "storeroom[sqlite,local]"`` (and ``[postgres,s3]``).
 
 Builds a wheel of every package under packages/, installs the core with two extras into a
 fresh virtual environment (the storeroom wheels from the build, everything else from the
-package index), and checks the result from inside that environment. One environment serves
-the whole session.
+package index), and checks the result from inside that environment: exactly the requested
+backends, and they work. One environment per extras set serves the whole session.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ def _clean_env() -> dict[str, str]:
 
 
 def _build_wheels(out: Path, builder_python: Path) -> None:
+    """Every package's wheel into ``out`` (hatchling here when available, else pip's isolated build)."""
     try:
         import hatchling  # noqa: F401 - the build backend every package declares
     except ImportError:  # not in this environment: pip builds in isolation instead
@@ -68,25 +69,45 @@ def _build_wheels(out: Path, builder_python: Path) -> None:
         _run([sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", out], cwd=package)
 
 
-@pytest.fixture(scope="session")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    base = tmp_path_factory.mktemp("wheel-install")
-    wheelhouse, prefix = base / "wheelhouse", base / "venv"
-    venv.EnvBuilder(with_pip=True, clear=True).create(prefix)
-    python = prefix / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    _build_wheels(wheelhouse, python)
+@dataclass(frozen=True)
+class Wheelhouse:
+    path: Path
+    wheels: dict[str, Path]  # distribution name -> wheel file
+    version: str
 
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
+    """A wheel of every package in this checkout, built once per session."""
+    out = tmp_path_factory.mktemp("wheelhouse")
+    _build_wheels(out, Path(sys.executable))
     wheels: dict[str, Path] = {}
-    for whl in sorted(wheelhouse.glob("*.whl")):
+    for whl in sorted(out.glob("*.whl")):
         wheels[whl.name.split("-")[0].replace("_", "-").lower()] = whl
     assert set(wheels) == {_dist_name(p) for p in PACKAGES}, sorted(wheels)
-    version = wheels["storeroom"].name.split("-")[1]
+    return Wheelhouse(out, wheels, wheels["storeroom"].name.split("-")[1])
 
+
+def _install(tmp_path_factory: pytest.TempPathFactory, house: Wheelhouse, extras: str) -> Installed:
+    """A fresh venv with ``storeroom[extras]``: storeroom wheels from the house, the rest from the index."""
+    prefix = tmp_path_factory.mktemp(f"venv-{extras.replace(',', '-')}")
+    venv.EnvBuilder(with_pip=True, clear=True).create(prefix)
+    python = prefix / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     _run(
-        [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--find-links", wheelhouse,
-         f"{wheels['storeroom']}[sqlite,local]"]
+        [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--find-links", house.path,
+         f"{house.wheels['storeroom']}[{extras}]"]
     )  # fmt: skip
-    return Installed(python, prefix, wheels, version)
+    return Installed(python, prefix, house.wheels, house.version)
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Wheelhouse) -> Installed:
+    return _install(tmp_path_factory, wheelhouse, "sqlite,local")
+
+
+@pytest.fixture(scope="session")
+def installed_servers(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Wheelhouse) -> Installed:
+    return _install(tmp_path_factory, wheelhouse, "postgres,s3")
 
 
 def _in_venv(installed: Installed, code: str, *, cwd: Path | None = None) -> str:
@@ -152,3 +173,29 @@ else:
     assert 'pip install "storeroom[postgres]"' in result["str"]
     for text in result.values():
         assert "secret" not in text
+
+
+def test_postgres_and_s3_extras_install_only_those_and_work(
+    installed_servers: Installed, postgres_url: str, s3_endpoint: str, tmp_path: Path
+) -> None:
+    code = """
+import importlib.metadata, json, sys, uuid
+from storeroom import Storeroom
+pg, s3 = sys.argv[1], sys.argv[2]
+bucket = "wheel-" + uuid.uuid4().hex[:12]
+settings = {
+    "databases": {"main": {"backend": "postgres", "url": pg}},
+    "storages": {"files": {"backend": "s3", "bucket": bucket, "endpoint_url": s3, "region": "us-east-1",
+                           "access_key_id": "AKIAWHEELTEST", "secret_access_key": "wheel-secret-key",
+                           "create_bucket": True}},
+}
+with Storeroom.from_settings(settings, embedded_default=False) as room:
+    room.storage("files").write("hello.txt", b"hi")
+    value = room.database().fetch_value("SELECT 40 + 2")
+    body = room.storage("files").read("hello.txt").decode()
+dists = sorted(d.metadata["Name"].lower() for d in importlib.metadata.distributions())
+print(json.dumps({"dists": [d for d in dists if d.startswith("storeroom")], "value": value, "body": body}))
+"""
+    out = _run([installed_servers.python, "-c", code, postgres_url, s3_endpoint], cwd=tmp_path)
+    found = json.loads(out.strip().splitlines()[-1])
+    assert found == {"dists": ["storeroom", "storeroom-postgres", "storeroom-s3"], "value": 42, "body": "hi"}
