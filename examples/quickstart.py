@@ -104,6 +104,25 @@ def main() -> int:
         except ContentTypeNotAllowedError as exc:
             console.print(f"[red]refused[/]: {exc}")
 
+        step("A unit of work: the object and its row succeed or fail together")
+        try:
+            with room.unit_of_work(db.name) as uow:
+                lost = uow.upload(policy, PNG, filename="grace.png")
+                uow.tx.execute(
+                    "UPDATE quickstart_users SET avatar = :ref WHERE id = 2", {"ref": lost.model_dump_json()}
+                )
+                raise RuntimeError("the request failed after the upload")
+        except RuntimeError as exc:
+            avatar = db.fetch_value("SELECT avatar FROM quickstart_users WHERE id = 2")
+            console.print(
+                f"[yellow]{exc}[/]: the upload is gone (exists: {store.exists(lost.key)}), the row unchanged "
+                f"(avatar: {avatar})"
+            )
+        with room.unit_of_work(db.name) as uow:
+            kept = uow.upload(policy, PNG, filename="grace.png")
+            uow.tx.execute("UPDATE quickstart_users SET avatar = :ref WHERE id = 2", {"ref": kept.model_dump_json()})
+        console.print(f"committed: [green]{kept.key}[/] and Grace's row now points at it")
+
         step("List what is stored")
         listing = Table("key", "size", title=f"objects under {policy.key_prefix!r}")
         for info in store.list(policy.key_prefix):
