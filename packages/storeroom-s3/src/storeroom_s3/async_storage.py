@@ -162,11 +162,11 @@ class AsyncS3Storage(S3Base, AsyncObjectStorage):
             number, data = 1, ahead.pop(0)
             while data:
                 parts.count(len(data))
-                if len(inflight) >= limit:
-                    await settle(asyncio.FIRST_COMPLETED)
                 inflight.add(asyncio.ensure_future(send(number, data)))
                 data = bytearray()  # drop our reference: the task holds the part now
                 number = parts.next_number(number)
+                if len(inflight) >= limit:  # a free slot before reading on: at most `limit` parts in memory
+                    await settle(asyncio.FIRST_COMPLETED)
                 data = ahead.pop(0) if ahead else await aread_part(source, plan.size(number))
             if inflight:
                 await settle(asyncio.ALL_COMPLETED)
