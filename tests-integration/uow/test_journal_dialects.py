@@ -73,3 +73,28 @@ def test_sql_server_journal_ddl_is_unicode() -> None:
 
     ddl = create_table_sql(Fake())
     assert "NVARCHAR(1024)" in ddl and "BIGINT" in ddl and f"CREATE TABLE {JOURNAL_TABLE}" in ddl
+
+
+def test_recover_reports_an_unreachable_database_and_goes_on(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = {
+        "databases": {
+            "main": {"backend": "sqlite", "url": f"sqlite:///{tmp_path}/main.db", "default": True},
+            "gone": {
+                "backend": "postgres",
+                "url": f"postgresql://app:Hunter-22@127.0.0.1:{port}/x",
+                "connect_timeout": 2,
+            },
+        },
+        "storages": {"files": {"backend": "local", "root": str(tmp_path / "files")}},
+    }
+    with Storeroom.from_settings(settings) as room:
+        reports = {r.database: r for r in room.recover(older_than=0)}
+    assert reports["main"].ok
+    gone = reports["gone"]
+    assert not gone.ok and gone.error is not None and "ConnectionFailedError" in gone.error
+    assert "Hunter-22" not in gone.error

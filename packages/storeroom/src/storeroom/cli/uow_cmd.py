@@ -1,7 +1,8 @@
 """``storeroom uow recover``: finish or undo units of work a crash left journaled.
 
 Exit 0 when everything stale was finished or undone (or nothing was), 1 when some unit
-could not be (its journal rows stay, so a later run retries), 2 on a configuration error.
+could not be (its journal rows stay, so a later run retries) or a database could not be
+read (the others are still recovered), 2 on a configuration error.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def recover_command(state: CliState, database: str | None, older_than: float, as
             rows += [[report.database, unit, "undone", ""] for unit in report.undone]
             rows += [[report.database, unit, "finished", ""] for unit in report.finished]
             rows += [[report.database, unit, "FAILED", "; ".join(left)] for unit, left in report.failed.items()]
+            if report.error is not None:
+                rows.append([report.database, "-", "UNREACHABLE", report.error])
         print_table(["database", "unit", "outcome", "left"], rows, empty="nothing to recover")
     if any(not r.ok for r in reports):
         raise click.exceptions.Exit(1)

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from storeroom.errors import UnitOfWorkError
+from storeroom.errors import DatabaseError, UnitOfWorkError
+from storeroom.redaction import redact
 from storeroom.uow.apply import apply_actions, apply_actions_async
 from storeroom.uow.journal import AsyncJournal, Journal
 from storeroom.uow.steps import Action, Op, Step, finish_actions, undo_actions
@@ -31,13 +32,20 @@ class RecoveryReport:
     undone: list[str] = field(default_factory=list)  # unit ids rolled back
     finished: list[str] = field(default_factory=list)  # unit ids finished forward
     failed: dict[str, list[str]] = field(default_factory=dict)  # unit id -> what is left
+    error: str | None = None  # the journal could not be read at all (database unreachable ...)
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and self.error is None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"database": self.database, "undone": self.undone, "finished": self.finished, "failed": self.failed}
+        return {
+            "database": self.database,
+            "undone": self.undone,
+            "finished": self.finished,
+            "failed": self.failed,
+            "error": self.error,
+        }
 
 
 def _plan(steps: list[Step], committed: bool) -> list[Action]:
@@ -69,7 +77,13 @@ def recover(
     """
     journal = Journal(database)
     report = RecoveryReport(getattr(database, "name", "?"))
-    for steps in journal.stale_units(_age_ms(older_than)):
+    age = _age_ms(older_than)
+    try:
+        stale = journal.stale_units(age)
+    except DatabaseError as exc:  # one unreachable database must not stop the others' recovery
+        report.error = redact(f"{type(exc).__name__}: {exc}")
+        return report
+    for steps in stale:
         unit_id = steps[0].unit_id
         elsewhere = _unit_database(steps)
         markers = Journal(databases(elsewhere)) if elsewhere is not None and databases is not None else None
@@ -98,7 +112,13 @@ async def arecover(
     """The async twin of :func:`recover` (async database and storages)."""
     journal = AsyncJournal(database)
     report = RecoveryReport(getattr(database, "name", "?"))
-    for steps in await journal.stale_units(_age_ms(older_than)):
+    age = _age_ms(older_than)
+    try:
+        stale = await journal.stale_units(age)
+    except DatabaseError as exc:
+        report.error = redact(f"{type(exc).__name__}: {exc}")
+        return report
+    for steps in stale:
         unit_id = steps[0].unit_id
         elsewhere = _unit_database(steps)
         markers = AsyncJournal(databases(elsewhere)) if elsewhere is not None and databases is not None else None
