@@ -19,6 +19,8 @@ from storeroom.errors import ConfigurationError, ConnectionFailedError, Integrit
 from storeroom.room import Storeroom
 from storeroom_mysql import AsyncMySQLDatabase, MySQLDatabase
 
+from .conftest import unique
+
 
 @pytest.fixture
 def db(mariadb_url: str) -> Iterator[MySQLDatabase]:
@@ -436,5 +438,32 @@ async def test_async_fetch_after_the_connection_was_killed(mariadb_url: str, adm
                     cur.execute(f"KILL {int(conn_id)}")
                 await asyncio.sleep(0.2)
                 await tx.fetch_all("SELECT 1")
+        assert await adb.fetch_all("SELECT 1 AS one") == [{"one": 1}]
+        assert adb.pool_info().checked_out == 0
+
+
+@pytest.mark.asyncio
+async def test_async_fetch_cancelled_mid_query_stays_cancelled(mariadb_url: str, admin: Any) -> None:
+    """Cancelling a task inside the native fetch raises CancelledError, not a QueryError from the
+    rollback of a half-read connection, and that connection never goes back to the pool."""
+    lock = unique("lock")
+    with admin.cursor() as cur:
+        cur.execute("SELECT GET_LOCK(%s, 0)", (lock,))
+    pool = PoolSettings(size=1, max_overflow=0, pre_ping=False)
+    async with AsyncMySQLDatabase(mariadb_url, name="c", pool=pool) as adb:
+        assert adb._native
+        task = asyncio.create_task(adb.fetch_all("SELECT GET_LOCK(:lock, 60) AS got", {"lock": lock}))
+        for _ in range(400):  # until the statement waits on the server
+            with admin.cursor() as cur:
+                cur.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT GET_LOCK(%%'")
+                (waiting,) = cur.fetchone()
+            if waiting:
+                break
+            await asyncio.sleep(0.025)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        with admin.cursor() as cur:
+            cur.execute("SELECT RELEASE_LOCK(%s)", (lock,))
         assert await adb.fetch_all("SELECT 1 AS one") == [{"one": 1}]
         assert adb.pool_info().checked_out == 0

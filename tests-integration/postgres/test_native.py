@@ -212,6 +212,50 @@ def test_bulk_insert_bad_value_names_row_and_column_not_value(
     assert db.fetch_value(f"SELECT count(*) FROM {table}") == 0
 
 
+def test_bulk_insert_later_value_of_another_type_is_refused_not_reinterpreted(
+    db: PostgresDatabase, make_table: Callable[..., str]
+) -> None:
+    """A bool or json column keeps the first row's dumper, which takes any object: "false" would be
+    stored as true and a JSON text as a JSON string. Such a row is refused, like other misfits."""
+    table = make_table("(id int PRIMARY KEY, flag boolean, doc jsonb, span interval)")
+    cases: list[tuple[list[dict[str, Any]], str]] = [
+        ([{"id": 1, "flag": True, "doc": {"a": 1}}, {"id": 2, "flag": "false", "doc": {"a": 2}}], "flag"),
+        ([{"id": 1, "flag": True, "doc": {"a": 1}}, {"id": 2, "flag": False, "doc": '{"a": 2}'}], "doc"),
+        ([{"id": 1, "flag": None, "doc": None}, {"id": 2, "flag": False, "doc": '{"a": 2}'}], "doc"),  # text COPY
+        ([{"id": 1, "flag": None, "doc": "[]"}, {"id": 2, "flag": 0, "doc": "{}"}], "flag"),  # text COPY
+        ([{"id": 1, "span": dt.timedelta(days=1)}, {"id": 2, "span": 5}], "span"),  # 5 days 00:16:40.000307
+    ]
+    for rows, column in cases:
+        with pytest.raises(QueryError, match=rf"row #1, column '{column}' .*a value of type (str|int)"):
+            db.bulk_insert(table, rows)
+        assert db.fetch_value(f"SELECT count(*) FROM {table}") == 0
+    rows = [{"id": 1, "flag": None, "doc": None}, {"id": 2, "flag": False, "doc": [1, {"b": None}]}]
+    assert db.bulk_insert(table, rows) == 2
+    assert db.fetch_all(f"SELECT flag, doc FROM {table} ORDER BY id") == [
+        {"flag": None, "doc": None},
+        {"flag": False, "doc": [1, {"b": None}]},
+    ]
+
+
+def test_bulk_insert_value_the_server_cannot_parse_is_not_shown(
+    db: PostgresDatabase, make_table: Callable[..., str]
+) -> None:
+    """Text COPY sends values unbound, so no parameter masks the one the server quotes back."""
+    table = make_table("(id int PRIMARY KEY, n int, day date)")
+    secret = "Secret-" + uuid.uuid4().hex
+    for rows in (
+        [{"id": "1", "n": "2", "day": None}, {"id": "2", "n": secret, "day": None}],
+        [{"id": 1, "n": 1, "day": "2024-01-01"}, {"id": 2, "n": 2, "day": secret}],
+        [{"id": 1, "n": 1, "day": "2024-01-01"}, {"id": 2, "n": 2, "day": f'a"{secret}"b'}],
+    ):
+        with pytest.raises(QueryError) as caught:
+            db.bulk_insert(table, rows)
+        shown = f"{caught.value} {caught.value!r}"
+        assert secret not in shown, shown
+        assert "invalid input syntax" in shown and caught.value.sqlstate.startswith("22")  # type: ignore[attr-defined]
+        assert db.fetch_value(f"SELECT count(*) FROM {table}") == 0
+
+
 def test_bulk_insert_constraint_violation(db: PostgresDatabase, make_table: Callable[..., str]) -> None:
     table = make_table("(id int PRIMARY KEY, n int CONSTRAINT n_positive CHECK (n > 0))")
     with pytest.raises(IntegrityError) as caught:

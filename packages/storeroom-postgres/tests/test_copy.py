@@ -119,3 +119,14 @@ def test_bad_value_names_the_column_not_the_value() -> None:
 def test_natural_types(oid: int, value: Any) -> None:
     catalog = [("c", oid, "t", False)]
     assert CopyTarget.build(BulkInsert("t", ["c"]), catalog, (value,), QUOTE, psycopg.adapters).binary
+
+
+def test_bool_and_json_columns_refuse_later_values_of_another_type() -> None:
+    catalog = [("flag", 16, "boolean", False), ("doc", 3802, "jsonb", False)]
+    target = CopyTarget.build(BulkInsert("t", ["flag", "doc"]), catalog, (True, None), QUOTE, psycopg.adapters)
+    assert target.binary and target.checks
+    target.check(0, [(False, {"a": 1}), (None, [1]), (True, psycopg.types.json.Jsonb("x"))])
+    with pytest.raises(QueryError, match=r"row #3, column 'flag' \(boolean\): a value of type str"):
+        target.check(2, [(True, None), ("false", None)])
+    with pytest.raises(QueryError, match=r"row #0, column 'doc' \(jsonb\): a value of type str"):
+        target.check(0, [(True, '{"a": 1}')])

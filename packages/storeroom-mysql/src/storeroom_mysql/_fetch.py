@@ -96,6 +96,13 @@ async def _run(
                 with contextlib.suppress(Exception):
                     await conn.invalidate(exc)
             raise error from exc
+        except BaseException as exc:
+            # cancelled (or interrupted) mid-statement: the protocol state is unknown, so the
+            # connection is discarded, as SQLAlchemy does; the cancellation propagates as it is
+            if not isinstance(exc, Exception):
+                with contextlib.suppress(Exception):
+                    await conn.invalidate(exc)
+            raise
         finally:
             with contextlib.suppress(Exception):
                 await cursor.close()

@@ -14,9 +14,10 @@ are read from the catalog (domains resolved to their base type) and handed to
   the column's natural type keep its dumper (a ``dict`` for ``jsonb``, a ``list`` for
   an array); the others are dumped by the value's own Python type.
 
-The first row decides; a later value that cannot be encoded raises a
-:class:`~storeroom.errors.QueryError` naming the row and the column (never the value),
-the COPY is aborted and nothing is inserted. Table and column names are exact
+The first row decides; a later value that cannot be encoded (or would be stored as
+something else: not a ``bool`` for ``bool``, not a ``dict``/``list`` for ``json``/``jsonb``,
+in binary not a ``time``/``timedelta`` for ``time``/``interval``) raises a :class:`~storeroom.errors.QueryError` naming the row and the
+column (never the value), the COPY is aborted and nothing is inserted. Table and column names are exact
 identifiers (always quoted), like the generic path's. A view (which takes INSERT but
 not COPY) gets the generic executemany path.
 """
@@ -35,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import pq
+from psycopg.types.json import Json, Jsonb
 
 from storeroom.errors import QueryError
 from storeroom_postgres._native import async_driver_errors, driver_errors
@@ -93,6 +95,15 @@ _ARRAY_CODES = {
     for oid, code in {21: "h", 23: "i", 26: "I"}.items()
     if array(code).itemsize * 8 == (16 if oid == 21 else 32)
 }
+#: columns whose dumper takes values of other types and stores something else ("false" as
+#: true, a JSON text as a JSON string; in binary, an ``int`` as a garbage interval): such values
+#: are refused by type instead (the text forms of ``time``/``interval`` are parsed by the server)
+_ANY_OBJECT: dict[int, tuple[type, ...]] = {
+    16: (bool,),
+    114: (dict, list, Json, Jsonb),
+    3802: (dict, list, Json, Jsonb),
+}
+_ANY_OBJECT_BINARY: dict[int, tuple[type, ...]] = {**_ANY_OBJECT, 1083: (dt.time,), 1186: (dt.timedelta,)}
 #: rows encoded per chunk (checked together, then written)
 CHUNK_ROWS = 1000
 #: text COPY: the dumper (by type OID) for a value that is not of its column's natural type
@@ -161,6 +172,13 @@ class CopyTarget:
     bounds: tuple[tuple[int, int, int], ...]
     #: the target takes INSERT but not COPY (a view): use the generic path
     via_insert: bool = False
+    #: (column index, accepted types) for the columns whose dumper would take any value
+    typed: tuple[tuple[int, tuple[type, ...]], ...] = ()
+
+    @property
+    def checks(self) -> bool:
+        """Whether :meth:`check` has anything to check."""
+        return bool(self.bounds or self.typed)
 
     @classmethod
     def build(
@@ -207,14 +225,35 @@ class CopyTarget:
         )
         type_names = tuple(str(known[c][2]) for c in columns)
         via_insert = len(catalog[0]) > 4 and catalog[0][4] == "v"
-        return cls(plan.table, columns, oids, type_names, binary, statement, bounds, via_insert)
+        strict = _ANY_OBJECT_BINARY if binary else _ANY_OBJECT
+        typed = tuple(
+            (i, strict[oid])
+            for i, (oid, column_oid) in enumerate(zip(oids, column_oids, strict=True))
+            if oid == column_oid and oid in strict
+        )
+        return cls(plan.table, columns, oids, type_names, binary, statement, bounds, via_insert, typed)
 
     def check(self, start: int, chunk: list[tuple[Any, ...]]) -> None:
         """Range-check the bounded integer columns of a chunk (rows ``start``, ``start + 1`` ...).
 
         Building an ``array`` of the right item size does it in C; only a chunk that fails
-        is walked in Python, to name the row. Other wrong types are left for the encoder.
+        is walked in Python, to name the row. Other wrong types are left for the encoder,
+        except in the columns whose dumper would take them (``typed``).
         """
+        for index, accepted in self.typed:
+            kinds = set(map(type, map(itemgetter(index), chunk)))
+            kinds.discard(type(None))
+            if all(issubclass(kind, accepted) for kind in kinds):
+                continue
+            for offset, row in enumerate(chunk):
+                value = row[index]
+                if value is not None and not isinstance(value, accepted):
+                    raise QueryError(
+                        f"bulk insert into {self.table!r}: row #{start + offset}, column {self.columns[index]!r} "
+                        f"({self.type_names[index]}): a value of type {type(value).__name__} would not be stored "
+                        "as given (the first row chose the column's own encoding): convert the value, "
+                        "or use execute_many() to let the server cast"
+                    )
         for index, low, high in self.bounds:
             code = _ARRAY_CODES.get(self.oids[index])
             if code is not None:
@@ -306,7 +345,7 @@ def copy_in(conn: Connection, plan: BulkInsert, rows: Iterator[Mapping[str, Any]
             copy.set_types(list(target.oids))
             write = copy.write_row
             for start, chunk in chain((first,), chunks):  # the caller's own errors propagate as they are
-                if target.bounds:
+                if target.checks:
                     target.check(start, chunk)
                 for row in chunk:
                     try:
@@ -337,7 +376,7 @@ async def acopy_in(
             copy.set_types(list(target.oids))
             write = copy.write_row
             for start, chunk in chain((first,), chunks):
-                if target.bounds:
+                if target.checks:
                     target.check(start, chunk)
                 for row in chunk:
                     try:

@@ -32,6 +32,8 @@ _CONNECTION_STATES = {
     "57P03",  # cannot_connect_now (starting up / shutting down)
 }
 _QUERY_CANCELED = "57014"
+#: invalid input syntax, out of range ...: the message quotes the offending value
+_DATA_EXCEPTION = "22"
 
 
 def sqlstate(orig: BaseException | None) -> str | None:
@@ -61,6 +63,11 @@ class PostgresErrorTranslator(ErrorTranslator):
                 sqlstate=state,
                 retryable=state.startswith("57P") or state == "53300",
             )
+        if state.startswith(_DATA_EXCEPTION) and statement and statement.lstrip()[:4].upper() == "COPY":
+            # COPY sends its values unbound, so no parameter masks the one the server quotes back
+            return QueryError(
+                f"query failed on {where}: {_mask_quoted(message)}{shown}", statement=statement, sqlstate=state
+            )
         if state == _QUERY_CANCELED:
             timed_out = "statement timeout" in message
             reason = "timed out (statement_timeout)" if timed_out else "was cancelled"
@@ -87,3 +94,9 @@ class PostgresErrorTranslator(ErrorTranslator):
 def _flat(sql: str, limit: int = 300) -> str:
     flat = " ".join(sql.split())
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def _mask_quoted(message: str) -> str:
+    """``...: "value"`` -> ``...: "***"``: everything between the first and the last double quote."""
+    first, last = message.find('"'), message.rfind('"')
+    return message if first == last else f"{message[: first + 1]}***{message[last:]}"
