@@ -5,6 +5,8 @@ all connections) have passed, the connection carrying them is reset (RST, as a d
 path looks to the client), and so is every connection that sends anything next, ``times``
 cuts in all; after that the network is "back" and later connections (an abort, a retry)
 pass untouched. ``times=None`` never brings it back, so SDK retries fail too.
+``cut_after=None`` never cuts requests; ``response_limit`` ends every server-to-client
+stream after that many bytes instead (a download cut off mid-body, on every connection).
 """
 
 from __future__ import annotations
@@ -19,9 +21,18 @@ _LINGER_ZERO = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # struct linger {on, 0 s}: c
 
 
 class CuttingProxy:
-    def __init__(self, upstream: tuple[str, int], cut_after: int, *, times: int | None = 1, path: str = "") -> None:
+    def __init__(
+        self,
+        upstream: tuple[str, int],
+        cut_after: int | None,
+        *,
+        times: int | None = 1,
+        path: str = "",
+        response_limit: int | None = None,
+    ) -> None:
         self.upstream = upstream
-        self.remaining = cut_after
+        self.remaining = cut_after if cut_after is not None else float("inf")
+        self.response_limit = response_limit
         self.times = times
         self.cuts = 0
         self.url = f"http://127.0.0.1:{{port}}{path}"
@@ -50,8 +61,16 @@ class CuttingProxy:
             threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
 
     def _pump(self, src: socket.socket, dst: socket.socket, counted: bool) -> None:
+        sent = 0
         try:
             while data := src.recv(65536):
+                if not counted and self.response_limit is not None and sent + len(data) > self.response_limit:
+                    dst.sendall(data[: self.response_limit - sent])
+                    for sock in (src, dst):  # shutdown wakes the other direction's blocked recv at once
+                        with contextlib.suppress(OSError):
+                            sock.shutdown(socket.SHUT_RDWR)
+                    return
+                sent += len(data)
                 if counted:
                     with self._lock:
                         cut = (self.times is None or self.cuts < self.times) and len(data) >= self.remaining

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import urllib.request
 from collections.abc import Iterator
@@ -89,6 +90,31 @@ def test_bad_input_fails_before_io() -> None:
             st.write("k", b"x" * 100, max_size=10)
         with pytest.raises(StorageError, match="could not reach"):  # the control: this one does I/O
             st.write("k", b"x")
+
+
+@pytest.mark.parametrize("max_concurrency", [1, 4])
+def test_delete_many_checks_every_name_before_deleting(
+    azurite: Any, container: str, blob_names: Any, max_concurrency: int
+) -> None:
+    too_long = "k" * 1020  # fits the core limit, not with the prefix
+    with AzureBlobStorage(container, prefix="tenant", max_concurrency=max_concurrency, **azurite.key_config()) as st:
+        st.write("a", b"1")
+        with pytest.raises(InvalidKeyError, match="1024"):
+            st.delete_many(["a", too_long])
+        assert blob_names() == ["tenant/a"]
+
+
+@pytest.mark.asyncio
+async def test_async_delete_many_checks_every_name_before_deleting(
+    azurite: Any, container: str, blob_names: Any
+) -> None:
+    async with AsyncAzureBlobStorage(container, prefix="tenant", **azurite.key_config()) as st:
+        await st.write("a", b"1")
+        with pytest.raises(InvalidKeyError, match="254"):
+            await st.delete_many(["/".join("s" * 300), "a"])
+        # let whatever the call left running finish before looking
+        await asyncio.gather(*(t for t in asyncio.all_tasks() if t is not asyncio.current_task()))
+        assert blob_names() == ["tenant/a"]
 
 
 def test_streamed_body_over_max_size_stores_nothing(store: AzureBlobStorage, blob_names: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -121,6 +122,30 @@ async def test_connection_dropped_mid_async_upload(
         with pytest.raises(StorageError):
             await st.write("drop/me", payload(size))
     assert proxy.cuts
+    assert blob_names() == []
+
+
+def test_every_failed_async_block_is_collected(
+    cutting_proxy: Any, azurite: Any, container: str, blob_names: Any, caplog: Any
+) -> None:
+    """Several blocks failing at once: asyncio must not report the others as "never retrieved"."""
+    proxy = cutting_proxy(BLOCK // 2)  # the network stays down: every block in flight fails
+
+    async def run() -> None:
+        async with AsyncAzureBlobStorage(
+            container,
+            block_size=BLOCK,
+            max_concurrency=4,
+            retries=0,
+            account_url=proxy.url,
+            account_key=azurite.key_config()["account_key"],
+        ) as st:
+            await st.write("drop/me", payload(3 * BLOCK))
+
+    with pytest.raises(StorageError):
+        asyncio.run(run())
+    gc.collect()  # a task whose exception nobody retrieved is reported when it is collected
+    assert "never retrieved" not in caplog.text
     assert blob_names() == []
 
 

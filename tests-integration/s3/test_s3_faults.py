@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
 
+from _proxy import CuttingProxy
 from storeroom.errors import ObjectExistsError, StorageError
 from storeroom.testing.storage import SourceFailure, payload
 from storeroom_s3 import AsyncS3Storage, S3Storage
@@ -169,6 +171,24 @@ class TestDroppedConnections:
         assert s3_uploads(bucket) == []  # the abort went through once the network was back
         assert _objects(s3_admin, bucket) == []
 
+    def test_every_failed_part_is_collected(
+        self, bucket: str, s3_options: dict[str, Any], s3_empty: Any, cutting_proxy: Any, caplog: Any
+    ) -> None:
+        """Several parts failing at once: asyncio must not report the others as "never retrieved"."""
+        s3_empty(bucket)
+        proxy = cutting_proxy(PART // 2, times=None)  # the network stays down: every part in flight fails
+        options = _options(s3_options, endpoint_url=proxy.url, max_attempts=1, max_concurrency=4)
+
+        async def run() -> None:
+            async with AsyncS3Storage(bucket, **options) as store:
+                await store.write("cut", payload(3 * PART))
+
+        with pytest.raises(StorageError):
+            asyncio.run(run())
+        gc.collect()  # a task whose exception nobody retrieved is reported when it is collected
+        assert "never retrieved" not in caplog.text
+        s3_empty(bucket)  # the abort could not get through either
+
     def test_dropped_connection_is_retried(
         self, bucket: str, s3_options: dict[str, Any], s3_empty: Any, s3_uploads: Any, cutting_proxy: Any
     ) -> None:
@@ -225,3 +245,48 @@ class TestCreateOnlyRace:
             assert all(isinstance(r, ObjectExistsError) for i, r in enumerate(results) if i not in winners)
             assert await store.read("race") == payload(self.SIZE, seed=winners[0])
         assert s3_uploads(bucket) == []
+
+
+class TestTruncatedDownloads:
+    """A response body cut short is a StorageError on both flavours (not the HTTP library's own)."""
+
+    @pytest.fixture
+    def truncating(self, bucket: str, s3_options: dict[str, Any], s3_endpoint: str) -> Iterator[dict[str, Any]]:
+        from urllib.parse import urlsplit
+
+        with S3Storage(bucket, **s3_options) as store:
+            store.write("big", payload(3 * MiB))
+        parts = urlsplit(s3_endpoint)
+        proxy = CuttingProxy((parts.hostname or "127.0.0.1", parts.port or 80), None, response_limit=200_000)
+        yield {**s3_options, "endpoint_url": proxy.url, "max_attempts": 1}
+        proxy.close()
+
+    @pytest.mark.parametrize("how", ["read", "read_stream", "read_range"])
+    def test_sync(self, bucket: str, truncating: dict[str, Any], how: str) -> None:
+        def run() -> None:
+            with S3Storage(bucket, **truncating) as store:
+                if how == "read":
+                    store.read("big")
+                elif how == "read_stream":
+                    list(store.read_stream("big"))
+                else:
+                    store.read_range("big", 0, 3 * MiB)
+
+        with pytest.raises(StorageError) as excinfo:
+            run()
+        assert excinfo.value.__cause__ is not None
+
+    @pytest.mark.parametrize("how", ["read", "read_stream", "read_range"])
+    def test_async(self, bucket: str, truncating: dict[str, Any], how: str) -> None:
+        async def run() -> None:
+            async with AsyncS3Storage(bucket, **truncating) as store:
+                if how == "read":
+                    await store.read("big")
+                elif how == "read_stream":
+                    [chunk async for chunk in store.read_stream("big")]
+                else:
+                    await store.read_range("big", 0, 3 * MiB)
+
+        with pytest.raises(StorageError) as excinfo:
+            asyncio.run(run())
+        assert excinfo.value.__cause__ is not None

@@ -288,6 +288,32 @@ class TestErrorsAndHealth:
         assert secret not in repr(store.settings)
         assert secret not in str(store.settings.model_dump())
 
+    @pytest.mark.parametrize("flavour", ["sync", "async"])
+    def test_secrets_never_in_sdk_debug_logs(
+        self, bucket: str, s3_options: dict[str, Any], caplog: Any, flavour: str
+    ) -> None:
+        # botocore logs each request's headers (Authorization, X-Amz-Security-Token) at DEBUG
+        token = "storeroom-s3-session-token-" + uuid.uuid4().hex
+        caplog.set_level(logging.DEBUG)
+        options = {**s3_options, "session_token": token}
+        if flavour == "sync":
+            with S3Storage(bucket, **options) as st:
+                st.write("logged", b"x")
+                st.read("logged")
+                st.presigned_url("logged")
+        else:
+
+            async def run() -> None:
+                async with AsyncS3Storage(bucket, **options) as st:
+                    await st.write("logged", b"x")
+                    await st.read("logged")
+                    await st.presigned_url("logged")
+
+            asyncio.run(run())
+        assert "botocore.endpoint" in {r.name for r in caplog.records}
+        for secret in (token, s3_options["access_key_id"], s3_options["secret_access_key"]):
+            assert not [r.name for r in caplog.records if secret in r.getMessage()]
+
 
 class TestConfiguration:
     def _settings(self, bucket: str, s3_options: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -321,3 +347,41 @@ class TestConfiguration:
         with pytest.raises(ConfigurationError, match=key) as excinfo:
             Storeroom.from_settings(self._settings(bucket, s3_options, **extra), embedded_default=False)
         assert s3_options["secret_access_key"] not in str(excinfo.value)
+
+
+class TestPartLimit:
+    """S3 allows 10,000 parts; the limit is lowered to 3 here so the boundary is cheap to reach."""
+
+    @pytest.fixture
+    def three_parts(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import storeroom_s3._multipart
+
+        monkeypatch.setattr(storeroom_s3._multipart, "MAX_PARTS", 3)
+
+    @pytest.mark.parametrize("kind", ["bytes", "generator"])
+    def test_exactly_the_last_part_is_allowed(self, three_parts: None, store: S3Storage, kind: str) -> None:
+        data = payload(15 * MiB)  # exactly 3 parts of 5 MiB
+        store.write("full", data if kind == "bytes" else iter([data]))
+        assert store.read("full") == data
+
+    def test_one_byte_past_the_last_part_fails_and_is_aborted(
+        self, three_parts: None, store: S3Storage, s3_uploads: Any, bucket: str
+    ) -> None:
+        with pytest.raises(StorageError, match="more than 3 parts"):
+            store.write("over", iter([payload(15 * MiB + 1)]))
+        assert not store.exists("over")
+        assert s3_uploads(bucket) == []
+
+    @pytest.mark.asyncio
+    async def test_async_exactly_the_last_part_is_allowed(
+        self, three_parts: None, bucket: str, s3_options: dict[str, Any], s3_empty: Any, s3_uploads: Any
+    ) -> None:
+        s3_empty(bucket)
+        data = payload(15 * MiB)
+        async with AsyncS3Storage(bucket, part_size=5 * MiB, **s3_options) as st:
+            await st.write("full", data)
+            assert await st.read("full") == data
+            with pytest.raises(StorageError, match="more than 3 parts"):
+                await st.write("over", iter([data, b"x"]))
+            assert not await st.exists("over")
+        assert s3_uploads(bucket) == []

@@ -11,7 +11,7 @@ import pytest
 from storeroom.errors import ContentTooLargeError, StorageError
 from storeroom.streams import AsyncByteSource, ByteSource
 from storeroom_s3._multipart import SMALL_BODY, CompletedParts, PartBody, aread_part, async_body, read_part
-from storeroom_s3._parts import MAX_PARTS
+from storeroom_s3._parts import MAX_PARTS, PartPlan
 
 DATA = bytes(range(256)) * 1000  # 256,000 bytes
 
@@ -92,6 +92,8 @@ def test_completed_parts_in_order_and_bounded() -> None:
         parts.count(10)
     assert parts.request() == {"Parts": [{"ETag": f'"etag{n}"', "PartNumber": n} for n in (1, 2, 3)]}
     assert parts.size == 30
-    assert parts.next_number(1) == 2
+    parts.check(MAX_PARTS)  # the last part itself is fine
     with pytest.raises(StorageError, match="10000 parts"):
-        parts.next_number(MAX_PARTS)
+        parts.check(MAX_PARTS + 1)
+    assert CompletedParts.read_size(PartPlan(None), MAX_PARTS) == PartPlan(None).size(MAX_PARTS)
+    assert CompletedParts.read_size(PartPlan(None), MAX_PARTS + 1) == 1

@@ -82,6 +82,7 @@ class AsyncAzureBlobStorage(AzureBase, AsyncObjectStorage):
         size = 0
         limit = self.settings.max_concurrency
         running: set[asyncio.Task[None]] = set()
+        done: set[asyncio.Task[None]] = set()
         try:
             async for block in body:
                 running.add(asyncio.create_task(self._stage(blob, key, ids.next(), block)))
@@ -100,6 +101,9 @@ class AsyncAzureBlobStorage(AzureBase, AsyncObjectStorage):
                 task.cancel()
             if running:
                 await asyncio.gather(*running, return_exceptions=True)
+            for task in done:  # blocks that failed besides the one re-raised: not "never retrieved"
+                if not task.cancelled():
+                    task.exception()
         return ids.ids, size
 
     async def _stage(self, blob: Any, key: str, block_id: str, data: bytes) -> None:
@@ -191,6 +195,8 @@ class AsyncAzureBlobStorage(AzureBase, AsyncObjectStorage):
         return True
 
     async def _delete_many(self, keys: list[str]) -> int:
+        for key in keys:  # Azure's own name limits, for every key before any is deleted
+            self._blob_name(key)
         gate = asyncio.Semaphore(self.settings.max_concurrency)
 
         async def one(key: str) -> bool:

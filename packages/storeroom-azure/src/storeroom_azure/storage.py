@@ -206,6 +206,8 @@ class AzureBlobStorage(AzureBase, ObjectStorage):
         return True
 
     def _delete_many(self, keys: list[str]) -> int:
+        for key in keys:  # Azure's own name limits, for every key before any is deleted
+            self._blob_name(key)
         if len(keys) == 1 or self.settings.max_concurrency == 1:
             return sum(1 for key in keys if self._delete(key))
         with ThreadPoolExecutor(self.settings.max_concurrency, thread_name_prefix="storeroom-azure-delete") as pool:

@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Self
 
 from storeroom.config.models import validate_model
 from storeroom.errors import StorageError
+from storeroom.logs import get_logger
 from storeroom.objects import ObjectInfo
 from storeroom.redaction import redact
 from storeroom_s3._errors import S3Target
@@ -22,6 +23,8 @@ __all__ = ["DEFAULT_CONTENT_TYPE", "DELETE_BATCH", "S3Base", "delete_failure"]
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 #: DeleteObjects takes at most 1,000 keys per request
 DELETE_BATCH = 1000
+#: botocore loggers that print request headers (Authorization, X-Amz-Security-Token) at DEBUG
+_SDK_LOGGERS = ("botocore.endpoint", "botocore.auth")
 
 
 def delete_failure(errors: list[tuple[str, str, str]], deleted: int) -> StorageError:
@@ -63,6 +66,8 @@ class S3Base:
             raise TypeError("pass either settings=... or bucket and keyword options, not both")
         self.name = name
         self.settings = settings
+        for logger in _SDK_LOGGERS:  # idempotent: masks the registered credentials in their records
+            get_logger(logger)
         self.keys = KeyMap(settings.prefix)
         self.target = S3Target(settings.bucket, redact(settings.endpoint_url) if settings.endpoint_url else None)
 

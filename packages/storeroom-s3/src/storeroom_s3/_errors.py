@@ -7,6 +7,7 @@ inside :func:`s3_errors`, so its exceptions pass through unchanged.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 
 from botocore.exceptions import (
@@ -115,7 +116,7 @@ def translate(
             "(environment, ~/.aws, instance role)",
             bucket=target.bucket,
         )
-    if isinstance(exc, ReadTimeoutError | ConnectionClosedError):
+    if isinstance(exc, (ReadTimeoutError, ConnectionClosedError, *transport_errors())):
         return StorageError(f"the connection to {target.endpoint} failed during {action} ({type(exc).__name__})")
     return StorageError(f"S3 could not {action}{'' if key is None else f' {key!r}'}: {type(exc).__name__}: {exc}")
 
@@ -127,12 +128,17 @@ def s3_errors(action: str, key: str | None, target: S3Target, *, create_only: bo
         yield
     except StorageError:
         raise
-    except (ClientError, BotoCoreError) as exc:
+    except (ClientError, BotoCoreError, *transport_errors()) as exc:
         raise translate(exc, action, key, target, create_only=create_only) from exc
 
 
+@functools.cache
 def transport_errors() -> tuple[type[BaseException], ...]:
-    """Errors of the HTTP layer that can escape the SDK while a body streams."""
+    """Errors of the HTTP layer that can escape the SDK while a body streams.
+
+    aiobotocore wraps aiohttp's connection errors but not ``ClientPayloadError``
+    (a response body cut short).
+    """
     found: list[type[BaseException]] = []
     with contextlib.suppress(ImportError):
         import urllib3.exceptions

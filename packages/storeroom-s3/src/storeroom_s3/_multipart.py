@@ -8,7 +8,7 @@ from typing import Any
 from storeroom.errors import StorageError
 from storeroom.logs import get_logger
 from storeroom.streams import AsyncByteSource, ByteSource
-from storeroom_s3._parts import MAX_PARTS
+from storeroom_s3._parts import MAX_PARTS, PartPlan
 
 __all__ = [
     "COMPLETE_CONFLICT_RETRIES",
@@ -38,12 +38,17 @@ class CompletedParts:
         self._etags: dict[int, str] = {}
         self.size = 0
 
-    def next_number(self, current: int) -> int:
-        if current >= MAX_PARTS:
+    def check(self, number: int) -> None:
+        """Raise when the body has data for a part past S3's last one."""
+        if number > MAX_PARTS:
             raise StorageError(
                 f"upload of {self.key!r} needs more than {MAX_PARTS} parts; raise part_size", key=self.key
             )
-        return current + 1
+
+    @staticmethod
+    def read_size(plan: PartPlan, number: int) -> int:
+        """Bytes to read for part ``number``; past the last part, one byte shows whether the body goes on."""
+        return plan.size(number) if number <= MAX_PARTS else 1
 
     def count(self, size: int) -> None:
         """Called by the one reader as parts are handed out (never from the senders)."""

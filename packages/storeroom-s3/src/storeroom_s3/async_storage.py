@@ -161,13 +161,14 @@ class AsyncS3Storage(S3Base, AsyncObjectStorage):
         try:
             number, data = 1, ahead.pop(0)
             while data:
+                parts.check(number)
                 parts.count(len(data))
                 inflight.add(asyncio.ensure_future(send(number, data)))
                 data = bytearray()  # drop our reference: the task holds the part now
-                number = parts.next_number(number)
+                number += 1
                 if len(inflight) >= limit:  # a free slot before reading on: at most `limit` parts in memory
                     await settle(asyncio.FIRST_COMPLETED)
-                data = ahead.pop(0) if ahead else await aread_part(source, plan.size(number))
+                data = ahead.pop(0) if ahead else await aread_part(source, parts.read_size(plan, number))
             if inflight:
                 await settle(asyncio.ALL_COMPLETED)
         finally:
@@ -413,3 +414,6 @@ async def _cancel_all(tasks: set[asyncio.Task[None]] | set[asyncio.Future[None]]
         task.cancel()
     if pending:
         await asyncio.gather(*pending, return_exceptions=True)
+    for task in tasks:  # parts that failed besides the one re-raised: not "never retrieved"
+        if not task.cancelled():
+            task.exception()

@@ -159,13 +159,14 @@ class S3Storage(S3Base, ObjectStorage):
         try:
             number, data = 1, ahead.pop(0)
             while data:
+                parts.check(number)
                 parts.count(len(data))
                 if len(inflight) >= limit:
                     settle(wait(inflight, return_when=FIRST_COMPLETED).done)
                 inflight.add(pool.submit(send, number, data))
                 data = bytearray()  # drop our reference: the pool holds the part now
-                number = parts.next_number(number)
-                data = ahead.pop(0) if ahead else read_part(source, plan.size(number))
+                number += 1
+                data = ahead.pop(0) if ahead else read_part(source, parts.read_size(plan, number))
             settle(wait(inflight).done)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
