@@ -125,3 +125,32 @@ def test_read_then_iterate_hands_out_the_rest_once() -> None:
     head = source.read(4000)
     assert head == b"a" * 3000 + b"b" * 1000
     assert head + b"".join(source) == b"".join(chunks)
+
+
+@pytest.mark.parametrize("wrap", [lambda c: memoryview(c).cast("I"), bytearray])
+def test_max_size_counts_bytes_of_any_buffer_chunk(wrap: object) -> None:
+    chunks = [wrap(b"\x00" * 16) for _ in range(2)]  # type: ignore[operator]
+    with pytest.raises(ContentTooLargeError):
+        list(ByteSource(iter(chunks), max_size=20))
+    with pytest.raises(ContentTooLargeError):
+        ByteSource(iter(chunks), max_size=20).read(64)
+
+
+def test_read_of_one_large_chunk_keeps_memory_bounded() -> None:
+    """Small reads from one big chunk must not copy the rest of it each time."""
+    import tracemalloc
+
+    big = b"x" * (16 * 1024 * 1024)
+    source = ByteSource(iter([big]))
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        total = 0
+        while part := source.read(1024 * 1024):
+            total += len(part)
+            del part
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert total == len(big)
+    assert peak < 4 * 1024 * 1024, peak  # a part or two, never another copy of the chunk

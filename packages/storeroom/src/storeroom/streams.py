@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import io
 import os
+from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any
 
@@ -69,10 +70,11 @@ class _Limit:
     def count(self, chunk: Any) -> bytes:
         if not isinstance(chunk, _BYTES_LIKE):
             raise TypeError(f"data source yielded {type(chunk).__name__}; it must yield bytes")
-        self.bytes_read += len(chunk)
+        data = chunk if isinstance(chunk, bytes) else bytes(chunk)  # len() of a memoryview counts items
+        self.bytes_read += len(data)
         if self.max_size is not None and self.bytes_read > self.max_size:
             raise _too_large(self.max_size, self.bytes_read)
-        return bytes(chunk) if not isinstance(chunk, bytes) else chunk
+        return data
 
 
 class _Source:
@@ -83,8 +85,9 @@ class _Source:
         self._limit = _Limit(max_size, self.length)
         self._data = data
         self._chunk_size = chunk_size
-        self._pending: list[bytes] = []  # chunks read ahead by read(n), oldest first
-        self._pending_size = 0
+        self._pending: deque[bytes] = deque()  # chunks read ahead by read(n), oldest first
+        self._offset = 0  # bytes of the oldest pending chunk already handed out
+        self._pending_size = 0  # bytes pending, not counting those
 
     @property
     def bytes_read(self) -> int:
@@ -99,9 +102,7 @@ class _Source:
         """Bytes left over from ``read(n)``, handed out before iteration continues."""
         if not self._pending:
             return None
-        buffered = b"".join(self._pending)
-        self._pending, self._pending_size = [], 0
-        return buffered
+        return self._take(self._pending_size)
 
     def _keep(self, chunk: bytes) -> None:
         self._pending.append(chunk)
@@ -109,24 +110,26 @@ class _Source:
 
     def _take(self, size: int) -> bytes:
         """``size`` bytes (fewer at the end) with each byte copied once: whole chunks are
-        joined as they are and only the chunk straddling the boundary is split."""
+        joined as they are, a chunk straddling the boundary is sliced through a view and
+        stays pending (never copied again) with an offset."""
         pending = self._pending
-        if self._pending_size <= size:
-            out = pending[0] if len(pending) == 1 else b"".join(pending)
-            self._pending, self._pending_size = [], 0
-            return bytes(out)
-        parts: list[bytes] = []
+        parts: list[bytes | memoryview] = []
         need = size
-        while need:
-            chunk = pending.pop(0)
-            if len(chunk) <= need:
-                parts.append(chunk)
-                need -= len(chunk)
+        while need > 0 and pending:
+            chunk, offset = pending[0], self._offset
+            available = len(chunk) - offset
+            if available <= need:
+                parts.append(memoryview(chunk)[offset:] if offset else chunk)
+                pending.popleft()
+                self._offset = 0
+                need -= available
             else:
-                parts.append(chunk[:need])
-                pending.insert(0, chunk[need:])
+                parts.append(memoryview(chunk)[offset : offset + need])
+                self._offset += need
                 need = 0
-        self._pending_size -= size
+        self._pending_size -= size - need
+        if len(parts) == 1 and isinstance(parts[0], bytes):
+            return parts[0]
         return b"".join(parts)
 
 

@@ -41,7 +41,10 @@ def apply_actions(actions: Sequence[Action], resolve: Callable[[str], Any]) -> l
             storage = resolve(action.storage)
             if action.kind == "restore":
                 assert action.source is not None
-                storage.copy(action.source, action.key, overwrite=True)
+                try:
+                    storage.copy(action.source, action.key, overwrite=True)
+                except ObjectNotFoundError:
+                    continue  # no backup: never taken (a crash came first), or already restored by a run before
                 storage.delete(action.source)
             elif action.kind == "remove" and action.expect_etag is not None:
                 try:
@@ -66,7 +69,10 @@ async def apply_actions_async(actions: Sequence[Action], resolve: Callable[[str]
             storage = resolve(action.storage)
             if action.kind == "restore":
                 assert action.source is not None
-                await storage.copy(action.source, action.key, overwrite=True)
+                try:
+                    await storage.copy(action.source, action.key, overwrite=True)
+                except ObjectNotFoundError:
+                    continue  # no backup: never taken (a crash came first), or already restored by a run before
                 await storage.delete(action.source)
             elif action.kind == "remove" and action.expect_etag is not None:
                 try:

@@ -84,7 +84,12 @@ class AsyncUnitOfWork:
         if self._journal_db is not None:
             self._journal = AsyncJournal(self._journal_db, in_transaction=self._tx if self._journal_in_tx else None)
             if self._markers is not None:
-                await self._journal.begin(self.unit_id, self._markers.database.name)
+                try:
+                    await self._journal.begin(self.unit_id, self._markers.database.name)
+                except BaseException as error:  # no unit: end its transaction, or it stays ambient here
+                    if self._tx_cm is not None:
+                        await self._tx_cm.__aexit__(type(error), error, error.__traceback__)
+                    raise
         self._state.phase = "open"
         return self
 
@@ -112,9 +117,17 @@ class AsyncUnitOfWork:
     async def _commit(self) -> None:
         if self._tx_cm is None:
             return
-        if self._journal is not None and self._tx is not None:
-            await AsyncJournal.mark_committed(self._tx, self.unit_id)
         cm, self._tx_cm = self._tx_cm, None
+        if self._journal is not None and self._tx is not None:
+            try:
+                await AsyncJournal.mark_committed(self._tx, self.unit_id)
+            except BaseException as error:
+                try:  # end the transaction (roll back, return the connection) before compensating
+                    await cm.__aexit__(type(error), error, error.__traceback__)
+                except Exception as rollback:  # noqa: BLE001 - the marker's error is the one to report
+                    if rollback is not error:
+                        logger.warning("unit of work %s: rollback failed: %s", self.unit_id, type(rollback).__name__)
+                raise
         await cm.__aexit__(None, None, None)
 
     async def _compensate(self, cause: BaseException) -> None:
@@ -163,18 +176,27 @@ class AsyncUnitOfWork:
     # -- writes ----------------------------------------------------------------------------------
 
     async def _write(
-        self, storage: Any, key: str, create: bool, write: Callable[[AsyncObjectStorage], Awaitable[ObjectInfo]]
+        self,
+        storage: Any,
+        key: str,
+        create: bool,
+        write: Callable[[AsyncObjectStorage, bool], Awaitable[ObjectInfo]],
     ) -> ObjectInfo:
         self._state.check_open()
         name, store = self._state.resolve(storage)
         self._state.check_key(key)
+        create = create and not self._state.is_deleted(name, key)  # the unit sees nothing there
         backup = self._state.needs_backup_check(name, key, create) and await store.exists(key)
         step = self._state.new_step(Op.PUT, name, key, backup=backup)
-        await self._record(step)
+        try:
+            await self._record(step)
+        except BaseException:
+            step.state = State.CANCELLED  # not journaled, so not run either: nothing to undo
+            raise
         try:
             if step.backup is not None:
                 await store.copy(key, step.backup, overwrite=False)
-            info = await write(store)
+            info = await write(store, not create)
         except BaseException:
             step.state = State.CANCELLED  # a failed write stores nothing: nothing to undo
             await self._update([step])
@@ -197,8 +219,8 @@ class AsyncUnitOfWork:
             storage,
             key,
             not overwrite,
-            lambda store: store.write(
-                key, data, content_type=content_type, metadata=metadata, overwrite=overwrite, max_size=max_size
+            lambda store, replace: store.write(
+                key, data, content_type=content_type, metadata=metadata, overwrite=replace, max_size=max_size
             ),
         )
 
@@ -248,19 +270,19 @@ class AsyncUnitOfWork:
         self._state.check_readable(src_name, src)
         if to_storage is None:
             return await self._write(
-                src_name, dst, not overwrite, lambda store: store.copy(src, dst, overwrite=overwrite)
+                src_name, dst, not overwrite, lambda store, replace: store.copy(src, dst, overwrite=replace)
             )
         source = await src_store.stat(src)
         return await self._write(
             to_storage,
             dst,
             not overwrite,
-            lambda store: store.write(
+            lambda store, replace: store.write(
                 dst,
                 src_store.read_stream(src),
                 content_type=source.content_type,
                 metadata=source.metadata,
-                overwrite=overwrite,
+                overwrite=replace,
             ),
         )
 
@@ -274,7 +296,8 @@ class AsyncUnitOfWork:
         to_storage: str | AsyncObjectStorage | None = None,
     ) -> ObjectInfo:
         info = await self.copy(storage, src, dst, overwrite=overwrite, to_storage=to_storage)
-        await self.delete(storage, src)
+        if not self._state.same_object(storage, src, to_storage, dst):  # a move onto itself changes nothing
+            await self.delete(storage, src)
         return info
 
     # -- reads that see the unit's own changes ----------------------------------------------------

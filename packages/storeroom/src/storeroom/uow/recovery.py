@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from storeroom.errors import DatabaseError, UnitOfWorkError
+from storeroom.errors import DatabaseError, StoreroomError, UnitOfWorkError
 from storeroom.redaction import redact
 from storeroom.uow.apply import apply_actions, apply_actions_async
 from storeroom.uow.journal import AsyncJournal, Journal
@@ -86,11 +86,19 @@ def recover(
     for steps in stale:
         unit_id = steps[0].unit_id
         elsewhere = _unit_database(steps)
-        markers = Journal(databases(elsewhere)) if elsewhere is not None and databases is not None else None
+        markers = None
+        try:
+            if elsewhere is not None and databases is not None:
+                markers = Journal(databases(elsewhere))
+                committed = markers.has_commit(unit_id)
+            else:
+                committed = any(s.op is Op.COMMIT for s in steps)
+        except StoreroomError as exc:  # its database unreachable: undecided, retried next time
+            report.failed[unit_id] = [redact(f"the unit's database {elsewhere!r}: {type(exc).__name__}: {exc}")]
+            continue
         if elsewhere is not None and markers is None:
             report.failed[unit_id] = [f"the unit's database {elsewhere!r} is needed to tell whether it committed"]
             continue
-        committed = markers.has_commit(unit_id) if markers is not None else any(s.op is Op.COMMIT for s in steps)
         failures = apply_actions(_plan(steps, committed), storages)
         if failures:
             report.failed[unit_id] = failures
@@ -121,11 +129,19 @@ async def arecover(
     for steps in stale:
         unit_id = steps[0].unit_id
         elsewhere = _unit_database(steps)
-        markers = AsyncJournal(databases(elsewhere)) if elsewhere is not None and databases is not None else None
+        markers = None
+        try:
+            if elsewhere is not None and databases is not None:
+                markers = AsyncJournal(databases(elsewhere))
+                committed = await markers.has_commit(unit_id)
+            else:
+                committed = any(s.op is Op.COMMIT for s in steps)
+        except StoreroomError as exc:  # its database unreachable: undecided, retried next time
+            report.failed[unit_id] = [redact(f"the unit's database {elsewhere!r}: {type(exc).__name__}: {exc}")]
+            continue
         if elsewhere is not None and markers is None:
             report.failed[unit_id] = [f"the unit's database {elsewhere!r} is needed to tell whether it committed"]
             continue
-        committed = await markers.has_commit(unit_id) if markers is not None else any(s.op is Op.COMMIT for s in steps)
         failures = await apply_actions_async(_plan(steps, committed), storages)
         if failures:
             report.failed[unit_id] = failures

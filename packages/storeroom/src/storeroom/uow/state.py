@@ -25,6 +25,7 @@ class UnitState:
         self.phase = "new"  # new -> open -> done
         self._storages = storages
         self._policies = policies
+        self._objects: dict[str, Any] = {}  # storages passed as objects: undo must find them by name
 
     # -- storages ------------------------------------------------------------------------------
 
@@ -40,7 +41,14 @@ class UnitState:
         name = getattr(storage, "name", None)
         if not isinstance(name, str):
             raise UnitOfWorkError(f"expected a storage name or a storage object, got {type(storage).__name__}")
+        self._objects.setdefault(name, storage)
         return name, storage
+
+    def same_object(self, storage: Any, src: str, to_storage: Any, dst: str) -> bool:
+        """Whether a copy or move of ``src`` lands on ``src`` itself (a move then deletes nothing)."""
+        if src != dst:
+            return False
+        return to_storage is None or self.resolve(to_storage)[0] == self.resolve(storage)[0]
 
     def policy(self, policy: Any) -> Any:
         """A :class:`~storeroom.StoragePolicy` from a name (looked up) or a policy object."""
@@ -51,6 +59,8 @@ class UnitState:
         return self._policies(policy)
 
     def by_name(self, name: str) -> Any:
+        if name in self._objects:
+            return self._objects[name]
         return self.resolve(name)[1]
 
     # -- lifecycle -------------------------------------------------------------------------------

@@ -114,7 +114,12 @@ class UnitOfWork:
         if self._journal_db is not None:
             self._journal = Journal(self._journal_db, in_transaction=self._tx if self._journal_in_tx else None)
             if self._markers is not None:
-                self._journal.begin(self.unit_id, self._markers.database.name)
+                try:
+                    self._journal.begin(self.unit_id, self._markers.database.name)
+                except BaseException as error:  # no unit: end its transaction, or it stays ambient here
+                    if self._tx_cm is not None:
+                        self._tx_cm.__exit__(type(error), error, error.__traceback__)
+                    raise
         self._state.phase = "open"
         return self
 
@@ -142,9 +147,17 @@ class UnitOfWork:
     def _commit(self) -> None:
         if self._tx_cm is None:
             return
-        if self._journal is not None and self._tx is not None:
-            Journal.mark_committed(self._tx, self.unit_id)
         cm, self._tx_cm = self._tx_cm, None
+        if self._journal is not None and self._tx is not None:
+            try:
+                Journal.mark_committed(self._tx, self.unit_id)
+            except BaseException as error:
+                try:  # end the transaction (roll back, return the connection) before compensating
+                    cm.__exit__(type(error), error, error.__traceback__)
+                except Exception as rollback:  # noqa: BLE001 - the marker's error is the one to report
+                    if rollback is not error:
+                        logger.warning("unit of work %s: rollback failed: %s", self.unit_id, type(rollback).__name__)
+                raise
         cm.__exit__(None, None, None)
 
     def _compensate(self, cause: BaseException) -> None:
@@ -193,17 +206,25 @@ class UnitOfWork:
 
     # -- writes ----------------------------------------------------------------------------------
 
-    def _write(self, storage: Any, key: str, create: bool, write: Callable[[ObjectStorage], ObjectInfo]) -> ObjectInfo:
+    def _write(
+        self, storage: Any, key: str, create: bool, write: Callable[[ObjectStorage, bool], ObjectInfo]
+    ) -> ObjectInfo:
+        """``write(store, overwrite)``; a create-only write of a key the unit deleted replaces it."""
         self._state.check_open()
         name, store = self._state.resolve(storage)
         self._state.check_key(key)
+        create = create and not self._state.is_deleted(name, key)  # the unit sees nothing there
         backup = self._state.needs_backup_check(name, key, create) and store.exists(key)
         step = self._state.new_step(Op.PUT, name, key, backup=backup)
-        self._record(step)
+        try:
+            self._record(step)
+        except BaseException:
+            step.state = State.CANCELLED  # not journaled, so not run either: nothing to undo
+            raise
         try:
             if step.backup is not None:
                 store.copy(key, step.backup, overwrite=False)
-            info = write(store)
+            info = write(store, not create)
         except BaseException:
             # A failed write stores nothing (the storage contract), so there is nothing to
             # undo - above all not an object someone else had at a create-only key.
@@ -229,8 +250,8 @@ class UnitOfWork:
             storage,
             key,
             not overwrite,
-            lambda store: store.write(
-                key, data, content_type=content_type, metadata=metadata, overwrite=overwrite, max_size=max_size
+            lambda store, replace: store.write(
+                key, data, content_type=content_type, metadata=metadata, overwrite=replace, max_size=max_size
             ),
         )
 
@@ -282,18 +303,20 @@ class UnitOfWork:
         src_name, src_store = self._state.resolve(storage)
         self._state.check_readable(src_name, src)
         if to_storage is None:
-            return self._write(src_name, dst, not overwrite, lambda store: store.copy(src, dst, overwrite=overwrite))
+            return self._write(
+                src_name, dst, not overwrite, lambda store, replace: store.copy(src, dst, overwrite=replace)
+            )
         source = src_store.stat(src)
         return self._write(
             to_storage,
             dst,
             not overwrite,
-            lambda store: store.write(
+            lambda store, replace: store.write(
                 dst,
                 src_store.read_stream(src),
                 content_type=source.content_type,
                 metadata=source.metadata,
-                overwrite=overwrite,
+                overwrite=replace,
             ),
         )
 
@@ -308,7 +331,8 @@ class UnitOfWork:
     ) -> ObjectInfo:
         """Copy, then delete ``src`` once the unit has committed."""
         info = self.copy(storage, src, dst, overwrite=overwrite, to_storage=to_storage)
-        self.delete(storage, src)
+        if not self._state.same_object(storage, src, to_storage, dst):  # a move onto itself changes nothing
+            self.delete(storage, src)
         return info
 
     # -- reads that see the unit's own changes ----------------------------------------------------
