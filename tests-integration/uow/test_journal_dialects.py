@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import uuid
 from pathlib import Path
 
@@ -98,3 +99,40 @@ def test_recover_reports_an_unreachable_database_and_goes_on(tmp_path: Path) -> 
     gone = reports["gone"]
     assert not gone.ok and gone.error is not None and "ConnectionFailedError" in gone.error
     assert "Hunter-22" not in gone.error
+
+
+def test_journal_on_a_second_name_for_the_same_database(postgres_url: str, tmp_path: Path) -> None:
+    """Two named connections to one database (app and service roles, say) share one journal table."""
+    import psycopg
+
+    schema = f"uow_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    url = f"{postgres_url}{'&' if '?' in postgres_url else '?'}options=-csearch_path%3D{schema}"
+    settings = {
+        "databases": {
+            "app": {"backend": "postgres", "url": url, "default": True},
+            "service": {"backend": "postgres", "url": url},
+        },
+        "storages": {"files": {"backend": "local", "root": str(tmp_path / "files"), "fsync": False}},
+    }
+    try:
+        with Storeroom.from_settings(settings) as room:
+            with room.unit_of_work("app", journal="service") as uow:
+                uow.put("files", "a", b"a")
+            assert room.storage("files").read("a") == b"a"
+
+            def crash() -> str:  # in a context of its own: a dead process leaves no ambient transaction
+                uow = room.unit_of_work("app", journal="service")
+                uow.__enter__()
+                uow.put("files", "b", b"b")
+                uow.tx.connection.invalidate()  # type: ignore[attr-defined]  # the transaction dies with it
+                return uow.unit_id
+
+            unit_id = contextvars.Context().run(crash)
+            reports = room.recover(older_than=0)
+            assert [unit for r in reports for unit in r.undone] == [unit_id]
+            assert room.storage("files").list_keys() == ["a"]
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")

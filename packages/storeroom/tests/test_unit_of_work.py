@@ -74,6 +74,12 @@ def test_undo_drops_the_backup_of_a_write_that_never_happened() -> None:
     assert undo_actions([_put(1, "a", backup=True, state=State.CANCELLED)]) == [Action("drop", "files", "b1")]
 
 
+def test_undo_leaves_a_create_cut_off_before_it_was_known_to_win() -> None:
+    pending = Step("u", 1, Op.CREATE, "files", "taken", state=State.PENDING)
+    won = Step("u", 2, Op.CREATE, "files", "mine", etag="e2", state=State.APPLIED)
+    assert undo_actions([pending, won]) == [Action("remove", "files", "mine", expect_etag="e2")]
+
+
 def test_finish_runs_deferred_deletes_then_drops_backups() -> None:
     delete = Step("u", 2, Op.DELETE, "files", "old")
     cancelled = Step("u", 3, Op.DELETE, "files", "kept", state=State.CANCELLED)

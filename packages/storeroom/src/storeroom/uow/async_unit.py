@@ -187,7 +187,7 @@ class AsyncUnitOfWork:
         self._state.check_key(key)
         create = create and not self._state.is_deleted(name, key)  # the unit sees nothing there
         backup = self._state.needs_backup_check(name, key, create) and await store.exists(key)
-        step = self._state.new_step(Op.PUT, name, key, backup=backup)
+        step = self._state.new_step(Op.CREATE if create else Op.PUT, name, key, backup=backup)
         try:
             await self._record(step)
         except BaseException:

@@ -109,7 +109,9 @@ def _params(step: Step) -> dict[str, Any]:
 
 
 def _marker(unit_id: str, op: Op, database: str = "") -> dict[str, Any]:
-    return _params(Step(unit_id, 0, op, database, "", state=State.APPLIED, created_ms=now_ms()))
+    # Distinct seqs (steps count from 1): two database objects may share one physical table.
+    seq = -1 if op is Op.BEGIN else 0
+    return _params(Step(unit_id, seq, op, database, "", state=State.APPLIED, created_ms=now_ms()))
 
 
 def row_to_step(row: Mapping[str, Any]) -> Step:

@@ -15,7 +15,7 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["BACKUP_PREFIX", "Action", "Op", "State", "Step", "backup_key", "finish_actions", "undo_actions"]
+__all__ = ["BACKUP_PREFIX", "WRITES", "Action", "Op", "State", "Step", "backup_key", "finish_actions", "undo_actions"]
 
 #: Backups of overwritten objects live under this prefix of their own storage until the unit ends.
 BACKUP_PREFIX = ".uow-backup/"
@@ -23,6 +23,7 @@ BACKUP_PREFIX = ".uow-backup/"
 
 class Op(enum.StrEnum):
     PUT = "put"  # an object was (or is about to be) written at ``key``
+    CREATE = "create"  # the same, create-only: a pending one may have lost to another writer
     DELETE = "delete"  # ``key`` is to be deleted once the database has committed
     COMMIT = "commit"  # marker row written inside the unit's database transaction (in that database)
     BEGIN = "begin"  # names the unit's database (``storage`` column) when the journal lives elsewhere
@@ -32,6 +33,12 @@ class State(enum.StrEnum):
     PENDING = "pending"  # journaled before the storage call; it may or may not have happened
     APPLIED = "applied"  # the storage call returned
     CANCELLED = "cancelled"  # a deferred delete overtaken by a later put of the same key
+
+
+_VERBS = {Op.PUT: "write", Op.CREATE: "create", Op.DELETE: "delete", Op.COMMIT: "commit", Op.BEGIN: "begin"}
+
+#: steps that write an object (undone by removing it or restoring its backup)
+WRITES = frozenset({Op.PUT, Op.CREATE})
 
 
 def backup_key(unit_id: str, seq: int) -> str:
@@ -53,7 +60,7 @@ class Step:
     created_ms: int = 0
 
     def describe(self) -> str:
-        what = {Op.PUT: "write", Op.DELETE: "delete", Op.COMMIT: "commit", Op.BEGIN: "begin"}[self.op]
+        what = _VERBS[self.op]
         return f"{what} {self.storage}:{self.key}"
 
 
@@ -93,11 +100,15 @@ def undo_actions(steps: Iterable[Step]) -> list[Action]:
     last: dict[tuple[str, str], Step] = {}
     dropped: list[Action] = []
     for step in sorted(steps, key=lambda s: s.seq):
-        if step.op is not Op.PUT:
+        if step.op not in WRITES:
             continue
         if step.state is State.CANCELLED:  # never happened; a backup it made is just garbage
             if step.backup is not None:
                 dropped.append(Action("drop", step.storage, step.backup, step=step))
+            continue
+        if step.op is Op.CREATE and step.state is State.PENDING and (step.storage, step.key) not in first:
+            # Cut off before it was known whether the create won: the object there may be the
+            # winner's. Leaving a possible orphan (storeroom-gc's job) beats deleting their data.
             continue
         first.setdefault((step.storage, step.key), step)
         last[(step.storage, step.key)] = step
@@ -117,5 +128,5 @@ def finish_actions(steps: Sequence[Step]) -> list[Action]:
     deletes = [
         Action("drop", s.storage, s.key, step=s) for s in steps if s.op is Op.DELETE and s.state is not State.CANCELLED
     ]
-    backups = [Action("drop", s.storage, s.backup, step=s) for s in steps if s.op is Op.PUT and s.backup is not None]
+    backups = [Action("drop", s.storage, s.backup, step=s) for s in steps if s.op in WRITES and s.backup is not None]
     return deletes + backups

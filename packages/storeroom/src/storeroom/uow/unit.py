@@ -215,7 +215,7 @@ class UnitOfWork:
         self._state.check_key(key)
         create = create and not self._state.is_deleted(name, key)  # the unit sees nothing there
         backup = self._state.needs_backup_check(name, key, create) and store.exists(key)
-        step = self._state.new_step(Op.PUT, name, key, backup=backup)
+        step = self._state.new_step(Op.CREATE if create else Op.PUT, name, key, backup=backup)
         try:
             self._record(step)
         except BaseException:
