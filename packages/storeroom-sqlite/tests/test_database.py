@@ -451,3 +451,13 @@ def test_ambient_is_cleared_after_transaction(db: SQLiteDatabase) -> None:
     with pytest.raises(KeyError), db.transaction():
         raise KeyError("x")
     assert ambient_transaction() is None
+
+
+def test_a_file_where_the_folder_should_be_is_a_configuration_error(tmp_path: Path) -> None:
+    from storeroom.errors import ConfigurationError
+    from storeroom_sqlite import SQLiteDatabase
+
+    (tmp_path / "var").write_text("not a folder")
+    with pytest.raises(ConfigurationError, match="cannot create the folder") as caught:
+        SQLiteDatabase(f"sqlite:///{tmp_path}/var/app.db", name="main")
+    assert caught.value.key == "databases.main.url"

@@ -120,7 +120,15 @@ class _SQLite(SqlaBase):
                 "connect_args": connect_args,
             }
         if not _uri_mode(url) and url.database:
-            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(url.database).expanduser().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # a file where the folder should be, no permission ...
+                raise ConfigurationError(
+                    f"database {self.name!r}: cannot create the folder {str(folder)!r} for its file: "
+                    f"{exc.strerror or type(exc).__name__}",
+                    key=f"databases.{self.name}.url",
+                ) from exc
         # pre_ping guards against a server dropping idle connections; a file has no server.
         return {**pool_options(self._pool_settings), "pool_pre_ping": False, "connect_args": connect_args}
 
