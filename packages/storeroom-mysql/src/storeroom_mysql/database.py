@@ -22,7 +22,7 @@ from storeroom.config.models import PoolSettings, validate_model
 from storeroom.errors import ConfigurationError
 from storeroom.logs import get_logger
 from storeroom.sqla import AsyncSqlaDatabase, BulkInsert, SqlaBase, SqlaDatabase
-from storeroom.sqla.engine import pool_options, settings_url
+from storeroom.sqla.engine import pool_options, positive_seconds, settings_url
 from storeroom.sqla.statements import prepare
 from storeroom_mysql._bulk import insert_rows
 from storeroom_mysql._errors import MySQLErrorTranslator
@@ -41,14 +41,6 @@ __all__ = ["PLUGIN_NAME", "AsyncMySQLDatabase", "MySQLDatabase"]
 PLUGIN_NAME = "mysql"
 
 logger = get_logger("storeroom.mysql")
-
-
-def _positive(value: float | None, key: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ConfigurationError(f"{key} must be a positive number of seconds, got {value!r}", key=key)
-    return float(value)
 
 
 def _ssl_context(value: MySQLSslSettings | Mapping[str, Any] | ssl.SSLContext | None) -> ssl.SSLContext | None:
@@ -87,8 +79,8 @@ class _MySQL(SqlaBase):
         bulk_max_bytes: int = DEFAULT_BULK_MAX_BYTES,
         engine_options: Mapping[str, Any] | None = None,
     ) -> None:
-        self.connect_timeout = _positive(connect_timeout, "connect_timeout")
-        self.statement_timeout = _positive(statement_timeout, "statement_timeout")
+        self.connect_timeout = positive_seconds(connect_timeout, "connect_timeout")
+        self.statement_timeout = positive_seconds(statement_timeout, "statement_timeout")
         if not isinstance(charset, str) or not charset:
             raise ConfigurationError(f"charset must be a MySQL character set name, got {charset!r}", key="charset")
         try:

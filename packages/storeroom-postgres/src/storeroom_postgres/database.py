@@ -24,7 +24,7 @@ from sqlalchemy.engine import URL, Connection
 from storeroom.config.models import PoolSettings, validate_model
 from storeroom.errors import ConfigurationError
 from storeroom.sqla import AsyncSqlaDatabase, SqlaBase, SqlaDatabase
-from storeroom.sqla.engine import parse_url, pool_options, settings_url
+from storeroom.sqla.engine import parse_url, pool_options, positive_seconds, settings_url
 from storeroom_postgres import _copy, _native
 from storeroom_postgres._errors import PostgresErrorTranslator
 from storeroom_postgres.settings import PostgresSettings
@@ -40,14 +40,6 @@ __all__ = ["PLUGIN_NAME", "AsyncPostgresDatabase", "PostgresDatabase"]
 PLUGIN_NAME = "postgres"
 _NATIVE_DRIVER = "psycopg"
 _TLS_KEYS = frozenset({"sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword", "sslcrl"})
-
-
-def _positive(value: float | None, key: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ConfigurationError(f"{key} must be a positive number of seconds, got {value!r}", key=key)
-    return float(value)
 
 
 class _Postgres(SqlaBase):
@@ -78,8 +70,8 @@ class _Postgres(SqlaBase):
         native: bool = True,
         engine_options: Mapping[str, Any] | None = None,
     ) -> None:
-        self.connect_timeout = _positive(connect_timeout, "connect_timeout")
-        self.statement_timeout = _positive(statement_timeout, "statement_timeout")
+        self.connect_timeout = positive_seconds(connect_timeout, "connect_timeout")
+        self.statement_timeout = positive_seconds(statement_timeout, "statement_timeout")
         if application_name is not None and (not isinstance(application_name, str) or not application_name):
             raise ConfigurationError("application_name must be a non-empty string", key="application_name")
         self.application_name = application_name

@@ -31,6 +31,7 @@ __all__ = [
     "display_url",
     "parse_url",
     "pool_options",
+    "positive_seconds",
     "resolve_url",
     "settings_url",
 ]
@@ -143,3 +144,12 @@ def build_async_engine(url: URL, options: Mapping[str, Any]) -> AsyncEngine:
         return create_async_engine(url, **_options(options))
     except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ImportError, TypeError) as exc:
         raise _failed(url, exc) from exc
+
+
+def positive_seconds(value: float | None, key: str) -> float | None:
+    """A timeout argument given to a database class directly (settings are validated by pydantic)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ConfigurationError(f"{key} must be a positive number of seconds, got {value!r}", key=key)
+    return float(value)
