@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
 
-from storeroom.config.models import PoolSettings, validate_model
+from storeroom.config.models import PoolSettings
 from storeroom.errors import ConfigurationError
 from storeroom.sqla import AsyncSqlaDatabase, SqlaBase, SqlaDatabase
 from storeroom.sqla.engine import pool_options
@@ -98,9 +98,7 @@ class _MSSQL(SqlaBase):
 
     @classmethod
     def from_settings(cls, name: str, settings: Any) -> Self:
-        if not isinstance(settings, MSSQLSettings):
-            raw = settings.model_dump() if hasattr(settings, "model_dump") else dict(settings)
-            settings = validate_model(MSSQLSettings, raw, f"databases.{name}")
+        settings = cls._own_settings(name, settings)
         return cls(
             settings_to_url(settings),
             name=name,

@@ -101,9 +101,7 @@ class _MySQL(SqlaBase):
 
     @classmethod
     def from_settings(cls, name: str, settings: Any) -> Self:
-        if not isinstance(settings, MySQLSettings):
-            raw = settings.model_dump() if hasattr(settings, "model_dump") else dict(settings)
-            settings = validate_model(MySQLSettings, raw, f"databases.{name}")
+        settings = cls._own_settings(name, settings)
         return cls(
             settings_url(settings, "mysql"),
             name=name,

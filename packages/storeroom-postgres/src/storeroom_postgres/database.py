@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from sqlalchemy.engine import URL, Connection
 
-from storeroom.config.models import PoolSettings, validate_model
+from storeroom.config.models import PoolSettings
 from storeroom.errors import ConfigurationError
 from storeroom.sqla import AsyncSqlaDatabase, SqlaBase, SqlaDatabase
 from storeroom.sqla.engine import parse_url, pool_options, positive_seconds, settings_url
@@ -87,9 +87,7 @@ class _Postgres(SqlaBase):
 
     @classmethod
     def from_settings(cls, name: str, settings: Any) -> Self:
-        if not isinstance(settings, PostgresSettings):
-            raw = settings.model_dump() if hasattr(settings, "model_dump") else dict(settings)
-            settings = validate_model(PostgresSettings, raw, f"databases.{name}")
+        settings = cls._own_settings(name, settings)
         return cls(
             settings_url(settings, "postgresql"),
             name=name,

@@ -21,7 +21,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, QueuePool
 
-from storeroom.config.models import PoolSettings, validate_model
+from storeroom.config.models import PoolSettings
 from storeroom.errors import ConfigurationError
 from storeroom.sqla import AsyncSqlaDatabase, SqlaBase, SqlaDatabase
 from storeroom.sqla.engine import pool_options
@@ -85,9 +85,7 @@ class _SQLite(SqlaBase):
 
     @classmethod
     def from_settings(cls, name: str, settings: Any) -> Self:
-        if not isinstance(settings, SQLiteSettings):
-            raw = settings.model_dump() if hasattr(settings, "model_dump") else dict(settings)
-            settings = validate_model(SQLiteSettings, raw, f"databases.{name}")
+        settings = cls._own_settings(name, settings)
         return cls(
             settings.url,
             name=name,

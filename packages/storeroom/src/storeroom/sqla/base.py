@@ -19,7 +19,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.pool import QueuePool
 
-from storeroom.config.models import PoolSettings
+from storeroom.config.models import PoolSettings, validate_model
 from storeroom.database import (
     AmbientTransaction,
     ambient_transaction,
@@ -116,6 +116,19 @@ class SqlaBase:
         Dialects override this to pass their own keys (timeouts, journal mode ...).
         """
         return cls(settings_url(settings, cls.dialect_name or ""), name=name, pool=getattr(settings, "pool", None))
+
+    @classmethod
+    def _own_settings(cls, name: str, settings: Any) -> Any:
+        """``settings`` as this class's ``settings_model`` (validated, errors naming the key).
+
+        Room passes entries already validated against it; a direct call may pass a mapping
+        or another model.
+        """
+        model = getattr(cls, "settings_model", None)
+        if model is None or isinstance(settings, model):
+            return settings
+        raw = settings.model_dump() if hasattr(settings, "model_dump") else dict(settings)
+        return validate_model(model, raw, f"databases.{name}")
 
     # -- construction hooks -----------------------------------------------------------------
 
