@@ -87,6 +87,9 @@ def recover(
         unit_id = steps[0].unit_id
         elsewhere = _unit_database(steps)
         markers = None
+        if elsewhere is not None and databases is None:
+            report.failed[unit_id] = [f"the unit's database {elsewhere!r} is needed to tell whether it committed"]
+            continue
         try:
             if elsewhere is not None and databases is not None:
                 markers = Journal(databases(elsewhere))
@@ -95,9 +98,6 @@ def recover(
                 committed = any(s.op is Op.COMMIT for s in steps)
         except StoreroomError as exc:  # its database unreachable: undecided, retried next time
             report.failed[unit_id] = [redact(f"the unit's database {elsewhere!r}: {type(exc).__name__}: {exc}")]
-            continue
-        if elsewhere is not None and markers is None:
-            report.failed[unit_id] = [f"the unit's database {elsewhere!r} is needed to tell whether it committed"]
             continue
         failures = apply_actions(_plan(steps, committed), storages)
         if failures:
@@ -130,6 +130,9 @@ async def arecover(
         unit_id = steps[0].unit_id
         elsewhere = _unit_database(steps)
         markers = None
+        if elsewhere is not None and databases is None:
+            report.failed[unit_id] = [f"the unit's database {elsewhere!r} is needed to tell whether it committed"]
+            continue
         try:
             if elsewhere is not None and databases is not None:
                 markers = AsyncJournal(databases(elsewhere))
@@ -138,9 +141,6 @@ async def arecover(
                 committed = any(s.op is Op.COMMIT for s in steps)
         except StoreroomError as exc:  # its database unreachable: undecided, retried next time
             report.failed[unit_id] = [redact(f"the unit's database {elsewhere!r}: {type(exc).__name__}: {exc}")]
-            continue
-        if elsewhere is not None and markers is None:
-            report.failed[unit_id] = [f"the unit's database {elsewhere!r} is needed to tell whether it committed"]
             continue
         failures = await apply_actions_async(_plan(steps, committed), storages)
         if failures:
