@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.engine import Connection, make_url
 
+from _mssql_support import require_pyodbc
 from storeroom_mssql import MSSQLDatabase
 
 TEST_DATABASE = "storeroom_test"
@@ -38,6 +39,7 @@ def autocommit(url: str) -> Iterator[Connection]:
 @pytest.fixture(scope="session")
 def mssql_test_url(mssql_url: str) -> str:
     """``mssql_url`` pointed at the tests' own database, created on first use."""
+    require_pyodbc()  # a server alone is not enough: pyodbc needs unixODBC
     url = make_url(mssql_url)
     server_url = url.set(database=url.database or "master").render_as_string(hide_password=False)
     with autocommit(server_url) as conn:

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import contextlib
 
-import pyodbc
 import pytest
 
-from _mssql_support import PASSWORD, UNREACHABLE_URL
+from _mssql_support import PASSWORD, UNREACHABLE_URL, require_pyodbc
 from storeroom.errors import ConnectionFailedError
 from storeroom.health import HealthStatus
 from storeroom_mssql import AsyncMSSQLDatabase, MSSQLDatabase
+
+#: skips this module (fails it with CI=true) where pyodbc cannot load unixODBC
+pyodbc = require_pyodbc()
 
 #: this machine has no SQL Server ODBC driver; where one is installed the port is still closed
 DRIVER_MISSING = "ODBC Driver 18 for SQL Server" not in pyodbc.drivers()

@@ -40,6 +40,7 @@ def _settings(**entry: Any) -> MSSQLSettings:
 # -- URLs ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("pyodbc_loads")  # builds an engine: pyodbc must load
 def test_plain_url_picks_each_sides_driver_and_the_odbc_driver() -> None:
     with MSSQLDatabase("mssql://app:pw-1234@db.example:1433/appdb") as db:
         assert db.url.drivername == "mssql+pyodbc"
@@ -53,6 +54,7 @@ def test_plain_url_picks_each_sides_driver_and_the_odbc_driver() -> None:
     assert args == () and kwargs["dsn"].startswith("DRIVER={ODBC Driver 18 for SQL Server};Server=db.example,1433")
 
 
+@pytest.mark.usefixtures("pyodbc_loads")  # builds an engine: pyodbc must load
 def test_explicit_driver_in_url_is_kept() -> None:
     with MSSQLDatabase("mssql://app:pw-1234@db/appdb?driver=ODBC+Driver+17+for+SQL+Server") as db:
         assert _connect_string(db).startswith("DRIVER={ODBC Driver 17 for SQL Server};")
@@ -74,6 +76,7 @@ def test_bad_urls_are_configuration_errors(url: str, match: str) -> None:
     assert caught.value.key == "url"
 
 
+@pytest.mark.usefixtures("pyodbc_loads")  # builds an engine: pyodbc must load
 def test_password_with_odbc_specials_is_braced_and_never_shown() -> None:
     password = "p;a}ss=w{rd"
     url = f"mssql://app:{password.replace(';', '%3B').replace('}', '%7D').replace('{', '%7B')}@db/appdb"
@@ -83,12 +86,14 @@ def test_password_with_odbc_specials_is_braced_and_never_shown() -> None:
         assert password not in shown
 
 
+@pytest.mark.usefixtures("pyodbc_loads")  # builds an engine: pyodbc must load
 def test_dsn_urls_are_passed_through() -> None:
     with MSSQLDatabase("mssql://app:pw-1234@/?dsn=warehouse") as db:
         assert "driver" not in db.url.query
         assert _connect_string(db) == "dsn=warehouse;UID=app;PWD=pw-1234"
 
 
+@pytest.mark.usefixtures("pyodbc_loads")  # builds an engine: pyodbc must load
 def test_timeouts_and_pool_reach_the_engine() -> None:
     settings = _settings(
         url="mssql://app:pw-1234@db/appdb",
@@ -116,6 +121,7 @@ def test_bad_constructor_arguments_name_the_key(key: str, value: Any) -> None:
 # -- settings --------------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("pyodbc_loads")  # builds an engine: pyodbc must load
 def test_parts_with_tls_switches_build_the_url() -> None:
     settings = _settings(
         host="sql.internal",
@@ -161,6 +167,7 @@ def test_driver_given_twice_differently_is_refused() -> None:
     assert settings_to_url(_settings(url=url)).query["driver"] == "ODBC Driver 17 for SQL Server"
 
 
+@pytest.mark.usefixtures("pyodbc_loads")  # builds an engine: pyodbc must load
 def test_odbc_connect_is_passed_through_and_masked() -> None:
     raw = "DRIVER={ODBC Driver 18 for SQL Server};Server=tcp:db,1433;Database=appdb;UID=app;PWD={x;y}}z-secret}"
     settings = _settings(odbc_connect=raw)
@@ -205,6 +212,7 @@ def test_entry_point_registers_both_sides() -> None:
     assert any(p.name == "mssql" and p.error is None for p in manager.plugins)
 
 
+@pytest.mark.usefixtures("pyodbc_loads")  # builds an engine: pyodbc must load
 def test_from_settings_through_storeroom(plugins: PluginManager) -> None:
     with _room(
         plugins,
@@ -290,6 +298,7 @@ def test_braced_pwd_values_are_masked_once_registered() -> None:
     assert "Br4ced" not in shown and "pass word" not in shown
 
 
+@pytest.mark.usefixtures("pyodbc_loads")  # builds an engine: pyodbc must load
 def test_url_encoded_odbc_connect_password_is_masked() -> None:
     raw = "DRIVER={ODBC Driver 18 for SQL Server};Server=db;UID=sa;PWD={Enc0ded secret;1}"
     with MSSQLDatabase(make_url("mssql://").set(query={"odbc_connect": raw})) as db:
