@@ -259,8 +259,8 @@ def test_the_example_passes_its_conformance_tests(example: Path) -> None:
             "-q",
             "-p",
             "no:cacheprovider",
-            "-o",
-            "asyncio_default_fixture_loop_scope=function",
+            "-W",
+            "error::DeprecationWarning",  # a user following the page sees no deprecation either
             "tests",
         ],
         cwd=example,
@@ -271,3 +271,4 @@ def test_the_example_passes_its_conformance_tests(example: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert re.search(r"\d+ passed", proc.stdout)
+    assert "Warning" not in proc.stdout + proc.stderr, proc.stdout[-4000:]
