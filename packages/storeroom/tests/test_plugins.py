@@ -94,6 +94,21 @@ def test_disable_plugins_env(site: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert all(p.name != "acme" for p in pm.plugins)
 
 
+def test_a_disabled_plugin_is_named_as_disabled_not_as_missing(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_distribution(site, "acme-store", "acme", "acme_store_plugin", PLUGIN_SOURCE.format(cls="Acme", name="acme"))
+    monkeypatch.setenv("STOREROOM_DISABLE_PLUGINS", "acme")
+    pm = PluginManager()
+    with pytest.raises(PluginNotFoundError) as info:
+        pm.storages.get("acme")
+    message = str(info.value)
+    assert "disabled by STOREROOM_DISABLE_PLUGINS" in message and "acme-store" in message
+    assert "not installed" not in message and "pip install" not in message
+    assert info.value.disabled is True and info.value.name == "acme"
+    with pytest.raises(PluginNotFoundError, match="is installed") as other:  # a name nobody provides
+        pm.storages.get("ftp")
+    assert other.value.disabled is False
+
+
 def test_unknown_backend_gives_install_hint() -> None:
     pm = PluginManager(load_entry_points=False)
     with pytest.raises(PluginNotFoundError) as info:

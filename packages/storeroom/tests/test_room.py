@@ -85,16 +85,23 @@ def test_other_connection_inside_transaction_is_refused(in_tmp: Path) -> None:
         assert b.fetch_value("SELECT 1") == 1
 
 
-def test_unknown_backend_has_install_hint(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STOREROOM_DISABLE_PLUGINS", "postgres")  # the workspace installs it
-    from storeroom.plugins import PluginManager
-
+def test_unknown_backend_has_install_hint(in_tmp: Path) -> None:
     with pytest.raises(PluginNotFoundError, match=r'pip install "storeroom\[postgres\]"') as info:
+        Storeroom.from_settings(
+            {"databases": {"main": {"backend": "postgres", "url": "postgresql://u:Secret-99@h/d"}}},
+            plugins=PluginManager(load_entry_points=False),  # nothing installed
+        )
+    assert "Secret-99" not in str(info.value)
+
+
+def test_disabled_backend_says_disabled_by_the_variable(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STOREROOM_DISABLE_PLUGINS", "postgres")  # the workspace installs it
+    with pytest.raises(PluginNotFoundError, match=r"'postgres' is disabled by STOREROOM_DISABLE_PLUGINS") as info:
         Storeroom.from_settings(
             {"databases": {"main": {"backend": "postgres", "url": "postgresql://u:Secret-99@h/d"}}},
             plugins=PluginManager(),
         )
-    assert "Secret-99" not in str(info.value)
+    assert "not installed" not in str(info.value) and "Secret-99" not in str(info.value)
 
 
 @pytest.mark.parametrize(

@@ -75,11 +75,13 @@ class PluginError(StoreroomError):
 
 
 class PluginNotFoundError(PluginError, LookupError):
-    """No installed plugin provides the requested backend; the message says what to install."""
+    """No installed, enabled plugin provides the backend; the message says what to install or re-enable."""
 
     kind: str | None = None
     name: str | None = None
     install_hint: str | None = None
+    #: True when the plugin is installed but switched off by ``STOREROOM_DISABLE_PLUGINS``
+    disabled: bool = False
 
 
 class PluginLoadError(PluginError):

@@ -77,6 +77,7 @@ class BackendRegistry:
         self._async_base = async_base
         self._classes: dict[str, dict[str, type[Any]]] = {}
         self._broken: dict[str, PluginLoadError] = {}
+        self._disabled: dict[str, str] = {}  # entry-point name -> its distribution
 
     def _flavour(self, cls: type[Any]) -> str:
         if self._async_base is not None and isinstance(cls, type) and issubclass(cls, self._async_base):
@@ -104,6 +105,10 @@ class BackendRegistry:
     def mark_broken(self, name: str, error: PluginLoadError) -> None:
         self._broken[name] = error
 
+    def mark_disabled(self, name: str, distribution: str) -> None:
+        """``name`` is installed but switched off: asking for it must say so, not "not installed"."""
+        self._disabled[name] = distribution
+
     def names(self) -> list[str]:
         return sorted(self._classes)
 
@@ -114,6 +119,16 @@ class BackendRegistry:
         if name in self._broken:
             raise self._broken[name]
         installed = ", ".join(self.names()) or "none"
+        if name in self._disabled:
+            raise PluginNotFoundError(
+                f"the {self.kind} backend {name!r} is disabled by {DISABLE_ENV} (plugin {name!r} from "
+                f"distribution {self._disabled[name]}); remove {name!r} from {DISABLE_ENV} to use it "
+                f"(enabled: {installed})",
+                kind=self.kind,
+                name=name,
+                install_hint=None,
+                disabled=True,
+            )
         raise PluginNotFoundError(
             f"no {self.kind} backend named {name!r} is installed (installed: {installed}); {install_hint(name)}",
             kind=self.kind,
@@ -165,10 +180,12 @@ class PluginManager:
 
     def _load_entry_points(self) -> None:
         for ep in sorted(self._entry_points(), key=lambda e: e.name):
-            if ep.name in self.disabled:
-                continue
             dist = ep.dist.name if ep.dist else "unknown"
             version = ep.dist.version if ep.dist else "?"
+            if ep.name in self.disabled:
+                for registry in (self.databases, self.storages, self.schema_providers):
+                    registry.mark_disabled(ep.name, dist)
+                continue
             info = PluginInfo(ep.name, dist, version, ep.value)
             self.plugins.append(info)
             try:
