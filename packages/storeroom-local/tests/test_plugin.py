@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from storeroom.errors import ConfigurationError
+from storeroom.errors import ConfigurationError, StorageError
 from storeroom.plugins import PluginManager
 from storeroom.room import Storeroom
 from storeroom_local import AsyncLocalStorage, LocalStorage, LocalStorageSettings
@@ -47,3 +47,20 @@ def test_unknown_setting_is_named(root: Path) -> None:
     settings = {"storages": {"files": {"backend": "local", "rot": str(root)}}}
     with pytest.raises(ConfigurationError, match="rot"):
         Storeroom.from_settings(settings, embedded_default=False)
+
+
+@pytest.mark.parametrize("below", [False, True], ids=["root-is-a-file", "file-above-the-root"])
+def test_a_file_where_the_root_should_be_names_the_problem_and_the_key(tmp_path: Path, below: bool) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_bytes(b"not a folder")
+    root = blocker / "objects" if below else blocker
+    room = Storeroom.from_settings({"storages": {"files": {"backend": "local", "root": str(root)}}})
+    for build in (lambda: room.storage("files"), lambda: room.async_storage("files")):
+        with pytest.raises(StorageError) as info:
+            build()
+        message = str(info.value)
+        assert "is a file, not a folder" in message and "storages.files.root" in message
+        assert str(blocker) in message
+        assert "errno" not in message  # not the bare "File exists (errno 17)" any more
+    assert blocker.read_bytes() == b"not a folder"  # nothing was touched
+    room.close()

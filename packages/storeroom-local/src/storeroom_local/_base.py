@@ -19,7 +19,7 @@ class LocalBase:
         self, root: str | os.PathLike[str] = "var/objects", *, fsync: bool = True, name: str = "default"
     ) -> None:
         self.name = name
-        self._files = LocalFiles(root, fsync=fsync)
+        self._files = LocalFiles(root, fsync=fsync, setting=f"storages.{name}.root")
 
     @classmethod
     def from_settings(cls, name: str, settings: Any) -> Self:

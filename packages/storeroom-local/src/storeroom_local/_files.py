@@ -156,14 +156,37 @@ class Reader:
                 self.fd = -1
 
 
+def _refuse_file_in_root_path(root: str, setting: str) -> None:
+    """A file where the root (or a folder above it) should be: say which, and which setting.
+
+    ``makedirs`` alone reports only ``File exists (errno 17)`` / ``Not a directory (errno 20)``.
+    """
+    path = root
+    while True:
+        if os.path.lexists(path):
+            if not os.path.isdir(path) and not os.path.islink(path):  # a dangling link: makedirs says so
+                what = "is a file" if path == root else f"cannot be made: {path!r} is a file"
+                raise StorageError(
+                    f"local storage root {root!r} ({setting}) {what}, not a folder; "
+                    f"point {setting} at a folder or move the file away",
+                    key=root,
+                )
+            return
+        parent = os.path.dirname(path)
+        if parent == path:
+            return
+        path = parent
+
+
 class LocalFiles:
     """Objects as plain files under ``root``; every method is blocking and thread-safe."""
 
-    def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True) -> None:
+    def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True, setting: str = "root") -> None:
         if not _O_NOFOLLOW or os.open not in os.supports_dir_fd or os.scandir not in os.supports_fd:
             raise NotSupportedError("storeroom-local needs a POSIX system (Linux, macOS, BSD) with *at() calls")
         self.root = os.path.abspath(os.fspath(root))
         self.fsync = fsync
+        _refuse_file_in_root_path(self.root, setting)
         with os_errors("open the root folder", self.root):
             os.makedirs(self.root, exist_ok=True)
             root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | _O_CLOEXEC)
