@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -272,3 +273,39 @@ def test_the_example_passes_its_conformance_tests(example: Path) -> None:
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert re.search(r"\d+ passed", proc.stdout)
     assert "Warning" not in proc.stdout + proc.stderr, proc.stdout[-4000:]
+
+
+# -- docs/cli.md against the real command -------------------------------------------------------
+
+CLI_PAGE = DOCS / "cli.md"
+
+
+def console_example(page: Path, command: str) -> str:
+    """The output shown under ``$ <command>`` in the page's first console block that runs it."""
+    for lang, body in code_blocks(page):
+        if lang == "console" and body.startswith(f"$ {command}\n"):
+            return body.removeprefix(f"$ {command}\n")
+    raise AssertionError(f"{page.name} has no console block starting with '$ {command}'")
+
+
+def test_cli_md_help_is_the_real_help_output() -> None:
+    # what a user with only the embedded default (sqlite, local: no plugin commands) sees on an 80-column
+    # terminal: click formats for the width less two columns
+    app = create_cli(PluginManager(load_entry_points=False))
+    result = CliRunner().invoke(app, ["--help"], prog_name="storeroom", terminal_width=78)
+    assert result.exit_code == 0, result.output
+    assert console_example(CLI_PAGE, "storeroom --help") == result.output
+
+
+def test_docs_cite_no_command_that_is_not_built() -> None:
+    """`storeroom X` for a command that does not exist only in a sentence saying it is not built yet."""
+    app = create_cli(PluginManager())
+    commands = set(app.list_commands(click.Context(app, info_name="storeroom")))
+    commands.add("blobfile")  # the command of writing-a-plugin.md's example plugin
+    wrong = []
+    for page in [*DOCS.rglob("*.md"), DOCS.parent / "README.md"]:
+        for sentence in re.split(r"(?<=[.!?])\s+|\n\n", page.read_text(encoding="utf-8")):
+            cited = set(re.findall(r"`storeroom ([a-z][a-z-]*)", sentence)) - commands
+            if cited and "not built" not in sentence:
+                wrong.append((page.name, sorted(cited), " ".join(sentence.split())[:120]))
+    assert wrong == [], f"docs cite storeroom commands that do not exist: {wrong}"
