@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from storeroom import Storeroom
 from storeroom.config import load_settings
 from storeroom.config.models import PolicySettings, PoolSettings, ServerDatabaseSettings, validate_model
 from storeroom.errors import ConfigurationError
@@ -136,3 +137,156 @@ def test_policy_sizes_parsed() -> None:
     assert p.max_size == 2 * 1024 * 1024
     with pytest.raises(ConfigurationError, match=r"policies.a"):
         validate_model(PolicySettings, {"storage": "files", "max_size": "huge"}, "policies.a")
+
+
+# -- layers: tables merge key by key, lists replace ----------------------------------------------
+
+LISTS = """
+[default.databases.main]
+backend = "sqlite"
+url = "sqlite:///var/app.db"
+pool = { size = 3, max_overflow = 4 }
+
+[default.storages.files]
+backend = "local"
+root = "var/files"
+
+[default.policies.avatars]
+storage = "files"
+content_types = ["image/png", "image/jpeg"]
+
+[production.policies.avatars]
+content_types = ["image/gif"]
+
+[production.databases.main]
+pool = { size = 20 }
+"""
+
+
+@pytest.fixture
+def lists(project: Path) -> Path:
+    (project / "config" / "settings.toml").write_text(LISTS)
+    return project
+
+
+def test_an_env_list_replaces_the_files_list(lists: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STOREROOM_POLICIES__AVATARS__CONTENT_TYPES", '["image/webp"]')
+    avatars = load_settings()["policies"]["avatars"]
+    assert avatars == {"storage": "files", "content_types": ["image/webp"]}  # narrowed, not appended
+
+
+def test_an_environment_section_list_replaces_and_its_tables_still_merge(
+    lists: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STOREROOM_ENV", "production")
+    s = load_settings()
+    assert s["policies"]["avatars"] == {"storage": "files", "content_types": ["image/gif"]}
+    assert s["databases"]["main"]["pool"] == {"size": 20, "max_overflow": 4}  # tables merge key by key
+    assert s["databases"]["main"]["url"] == "sqlite:///var/app.db"
+    monkeypatch.setenv("STOREROOM_POLICIES__AVATARS__CONTENT_TYPES", '["image/webp"]')
+    assert load_settings()["policies"]["avatars"]["content_types"] == ["image/webp"]  # env over the section
+    assert load_settings(environment="development")["policies"]["avatars"]["content_types"] == [
+        "image/webp"
+    ]  # an explicit environment is layered the same way
+
+
+def test_dynaconfs_explicit_merge_marker_still_merges(lists: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STOREROOM_POLICIES__AVATARS__CONTENT_TYPES", '"@merge image/webp"')
+    assert load_settings()["policies"]["avatars"]["content_types"] == ["image/png", "image/jpeg", "image/webp"]
+    (lists / "config" / ".secrets.toml").write_text(
+        '[default.policies.avatars]\ncontent_types = ["dynaconf_merge", "image/avif"]\n'
+    )
+    monkeypatch.delenv("STOREROOM_POLICIES__AVATARS__CONTENT_TYPES")
+    assert load_settings()["policies"]["avatars"]["content_types"] == ["image/png", "image/jpeg", "image/avif"]
+
+
+# -- no silent fallback: unknown namespaces ------------------------------------------------------
+
+
+def test_an_unknown_namespace_in_a_file_is_named_with_its_file(project: Path) -> None:
+    (project / "config" / "settings.toml").write_text('[default.databse.main]\nbackend = "sqlite"\n')
+    with pytest.raises(ConfigurationError) as info:
+        load_settings()
+    assert info.value.key == "databse"
+    message = str(info.value)
+    assert "unknown namespace" in message and "did you mean 'databases'?" in message
+    assert "settings.toml [default]" in message
+
+
+def test_an_unknown_namespace_from_the_environment_names_the_variable(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STOREROOM_STORAGE__FILES__ROOT", "/srv/objects")
+    with pytest.raises(ConfigurationError) as info:
+        load_settings()
+    assert info.value.key == "storage"
+    assert "$STOREROOM_STORAGE__FILES__ROOT" in str(info.value) and "did you mean 'storages'?" in str(info.value)
+    assert load_settings(strict=False)["storage"] == {"files": {"root": "/srv/objects"}}  # config --no-validate
+
+
+def test_storerooms_own_switches_and_dynaconfs_keys_are_not_settings(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "config" / "settings.toml").write_text(
+        SETTINGS.replace("[default.databases.main]", "[default]\ndynaconf_merge = true\n\n[default.databases.main]")
+    )
+    for var, value in {
+        "STOREROOM_ENV": "production",
+        "STOREROOM_SETTINGS_FILES": "config/settings.toml",
+        "STOREROOM_DISABLE_PLUGINS": "nothing",
+        "STOREROOM_TEST_POSTGRES_URL": "postgresql://postgres@127.0.0.1/test",
+        "ENV_FOR_DYNACONF": "production",
+    }.items():
+        monkeypatch.setenv(var, value)
+    s = load_settings()
+    assert set(s) == {"databases", "storages", "policies"}
+    assert s["databases"]["main"]["url"] == "sqlite:///var/prod.db"
+
+
+# -- switching backend from the environment ------------------------------------------------------
+
+PG_URL = "postgresql://app:Env-Secret-1@db.internal:5432/app"
+
+
+def test_an_env_url_selects_the_backend_its_scheme_names(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STOREROOM_DATABASES__MAIN__URL", PG_URL)  # the file says backend = "sqlite"
+    with Storeroom.from_config() as room:
+        db = room.database()
+        assert db.PLUGIN_NAME == "postgres"
+        assert db.engine.url.host == "db.internal" and db.engine.url.drivername.startswith("postgresql+")
+        assert room.database_names == ["main"]
+
+
+def test_an_environment_section_url_selects_its_backend_too(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (project / "config" / "settings.toml").write_text(
+        SETTINGS.replace('url = "sqlite:///var/prod.db"', 'url = "mysql://app@db.internal/app"')
+    )
+    monkeypatch.setenv("STOREROOM_ENV", "production")
+    with Storeroom.from_config() as room:
+        assert room.database().PLUGIN_NAME == "mysql"
+    monkeypatch.setenv("STOREROOM_ENV", "development")
+    with Storeroom.from_config() as room:
+        assert room.database().PLUGIN_NAME == "sqlite"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        # backend and url set together: explicit, and they disagree
+        {"STOREROOM_DATABASES__MAIN__BACKEND": "sqlite", "STOREROOM_DATABASES__MAIN__URL": PG_URL},
+        # the backend is the newer value: the file's sqlite url does not fit it
+        {"STOREROOM_DATABASES__MAIN__BACKEND": "postgres"},
+    ],
+    ids=["same-layer", "backend-above-url"],
+)
+def test_an_explicit_backend_that_cannot_read_the_url_is_one_error_naming_both_keys(
+    project: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> None:
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    with pytest.raises(ConfigurationError) as info:
+        Storeroom.from_config()
+    message = str(info.value)
+    assert "databases.main.backend" in message and "databases.main.url" in message
+    assert info.value.key == "databases.main.url"
+    assert "Env-Secret-1" not in message

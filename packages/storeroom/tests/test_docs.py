@@ -309,3 +309,26 @@ def test_docs_cite_no_command_that_is_not_built() -> None:
             if cited and "not built" not in sentence:
                 wrong.append((page.name, sorted(cited), " ".join(sentence.split())[:120]))
     assert wrong == [], f"docs cite storeroom commands that do not exist: {wrong}"
+
+
+def test_cli_md_config_example_is_true_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page's ``storeroom config`` run, over this repository's own config/settings.toml."""
+    block = next(
+        body
+        for lang, body in code_blocks(CLI_PAGE)
+        if lang == "console" and body.split("\n", 1)[0].endswith(" storeroom config")
+    )
+    command, shown = block.split("\n", 1)
+    assignment = re.fullmatch(r"\$ (STOREROOM_\w+)='([^']*)' storeroom config", command)
+    assert assignment, command
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "settings.toml").write_text((DOCS.parent / "config" / "settings.toml").read_text())
+    monkeypatch.chdir(tmp_path)
+    for var in [v for v in os.environ if v.startswith("STOREROOM_")]:
+        monkeypatch.delenv(var)
+    monkeypatch.setenv(assignment[1], assignment[2])
+    result = CliRunner().invoke(create_cli(PluginManager()), ["config"], prog_name="storeroom")
+    assert result.exit_code == 0, result.output
+    expected = shown.split("\n...\n", 1)[0]  # the page elides the rest with "..."
+    assert result.output.startswith(expected + "\n"), result.output
+    assert "hunter2" not in result.output

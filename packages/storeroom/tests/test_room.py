@@ -109,7 +109,7 @@ def test_disabled_backend_says_disabled_by_the_variable(in_tmp: Path, monkeypatc
     [
         ({"databases": {"main": {"backend": "sqlite", "pool": {"size": "x"}}}}, "databases.main.pool.size"),
         ({"databases": {"main": {"backend": "sqlite", "pool": {"size": 0}}}}, "databases.main.pool.size"),
-        ({"databases": {"main": {"url": "sqlite://"}}}, "databases.main.backend"),
+        ({"databases": {"main": {"pool": {"size": 2}}}}, "databases.main.backend"),
         ({"storages": {"files": {"backend": "local", "rooot": "x"}}}, "storages.files.rooot"),
         ({"policies": {"p": {"storage": "nope"}}}, "policies.p.storage"),
         ({"policies": {"p": {"storage": "files", "max_size": "big"}}}, "policies.p.max_size"),
@@ -163,3 +163,128 @@ def test_repr_has_no_secrets(in_tmp: Path) -> None:
     room = Storeroom.from_settings({"databases": {"main": {"backend": "sqlite", "url": "sqlite:///x.db"}}})
     assert "main" in repr(room)
     room.close()
+
+
+# -- no silent fallback ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("namespace", "suggested"), [("databse", "databases"), ("storage", "storages"), ("polices", "policies")]
+)
+def test_an_unknown_namespace_is_an_error_suggesting_the_close_one(namespace: str, suggested: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        Storeroom.from_settings({namespace: {"main": {"backend": "sqlite"}}})
+    assert info.value.key == namespace
+    assert "unknown namespace" in str(info.value) and f"did you mean {suggested!r}?" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [{"backnd": "sqlite"}, {"backnd": "postgres", "url": "postgresql://app@db/app"}],
+    ids=["alone", "with-url"],
+)
+def test_a_misspelled_backend_key_is_named_not_reported_missing(entry: dict) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        Storeroom.from_settings({"databases": {"main": entry}})
+    assert info.value.key == "databases.main.backnd"
+    assert "did you mean 'backend'?" in str(info.value) and "missing" not in str(info.value)
+
+
+def test_a_misspelled_key_suggests_the_close_one() -> None:
+    with pytest.raises(ConfigurationError, match=r"storages.files.rooot: unknown key; did you mean 'root'\?"):
+        Storeroom.from_settings({"storages": {"files": {"backend": "local", "rooot": "x"}}})
+    with pytest.raises(ConfigurationError, match=r"databases.main.pool.siz: unknown key; did you mean 'size'\?"):
+        Storeroom.from_settings({"databases": {"main": {"backend": "sqlite", "pool": {"siz": 3}}}})
+
+
+def test_a_backend_typo_carries_the_key_and_suggests_the_installed_backend() -> None:
+    with pytest.raises(PluginNotFoundError) as info:
+        Storeroom.from_settings({"databases": {"main": {"backend": "postgress", "url": "postgresql://app@db/app"}}})
+    assert info.value.key == "databases.main.backend" and info.value.suggestion == "postgres"
+    assert "did you mean 'postgres'?" in str(info.value) and "pip install" not in str(info.value)
+    with pytest.raises(PluginNotFoundError) as info:
+        Storeroom.from_settings({"storages": {"files": {"backend": "locl"}}})
+    assert info.value.key == "storages.files.backend" and "did you mean 'local'?" in str(info.value)
+
+
+def test_a_url_alone_selects_the_backend(in_tmp: Path) -> None:
+    with Storeroom.from_settings({"databases": {"main": {"url": f"sqlite:///{in_tmp}/a.db"}}}) as room:
+        db = room.database()
+        assert db.PLUGIN_NAME == "sqlite" and db.fetch_value("SELECT 1") == 1
+    with Storeroom.from_settings({"databases": {"main": {"url": "mariadb://app@db.internal/app"}}}) as room:
+        assert room.database().PLUGIN_NAME == "mysql"  # built, never connected
+
+
+def test_a_url_no_installed_backend_reads_says_what_to_install() -> None:
+    with pytest.raises(
+        PluginNotFoundError, match=r"no installed database backend reads postgresql:// URLs.*storeroom\[postgres\]"
+    ) as info:
+        Storeroom.from_settings(
+            {"databases": {"main": {"url": "postgresql://app:Url-Secret-7@db/app"}}},
+            plugins=PluginManager(load_entry_points=False),
+        )
+    assert info.value.key == "databases.main.url" and "Url-Secret-7" not in str(info.value)
+
+
+def test_a_backend_and_a_url_that_disagree_in_one_mapping_name_both_keys() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        Storeroom.from_settings({"databases": {"main": {"backend": "sqlite", "url": "postgresql://app:Pw-9@db/app"}}})
+    message = str(info.value)
+    assert "databases.main.backend" in message and "databases.main.url" in message and "'postgres'" in message
+    assert "Pw-9" not in message
+
+
+# -- policies and numbers are checked when loaded ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("policy", "key", "says"),
+    [
+        ({"content_types": []}, "policies.p.content_types", "omit the key to allow any type"),
+        ({"key_prefix": "avatars"}, "policies.p.key_prefix", "must end with '/'"),
+        ({"key_prefix": "a//b/"}, "policies.p.key_prefix", "empty segment"),
+        ({"key_prefix": "../up/"}, "policies.p.key_prefix", "'..' segment"),
+        ({"key_prefix": "/abs/"}, "policies.p.key_prefix", "starts with '/'"),
+        ({"max_size": "0.4 B"}, "policies.p.max_size", "rounds to 0 bytes"),
+        ({"max_size": "0.0001 KB"}, "policies.p.max_size", "rounds to 0 bytes"),
+        ({"max_size": 0}, "policies.p.max_size", "rounds to 0 bytes"),
+        ({"max_size": True}, "policies.p.max_size", "not true/false"),
+    ],
+)
+def test_bad_policy_values_fail_at_load(in_tmp: Path, policy: dict, key: str, says: str) -> None:
+    settings = {
+        "storages": {"files": {"backend": "local", "root": str(in_tmp / "o")}},
+        "policies": {"p": {"storage": "files", **policy}},
+    }
+    with pytest.raises(ConfigurationError) as info:
+        Storeroom.from_settings(settings)  # not at the first upload
+    assert info.value.key == key and says in str(info.value)
+    assert not (in_tmp / "o").exists()  # nothing was opened
+
+
+@pytest.mark.parametrize(
+    ("entry", "key"),
+    [
+        ({"backend": "sqlite", "pool": {"size": True}}, "databases.main.pool.size"),
+        ({"backend": "sqlite", "pool": {"max_overflow": False}}, "databases.main.pool.max_overflow"),
+        ({"backend": "sqlite", "pool": {"timeout": True}}, "databases.main.pool.timeout"),
+        ({"backend": "sqlite", "pool": {"recycle": True}}, "databases.main.pool.recycle"),
+        ({"backend": "sqlite", "busy_timeout": True}, "databases.main.busy_timeout"),
+        ({"backend": "postgres", "host": "db", "port": True}, "databases.main.port"),
+        ({"backend": "postgres", "host": "db", "connect_timeout": True}, "databases.main.connect_timeout"),
+        ({"backend": "postgres", "host": "db", "statement_timeout": False}, "databases.main.statement_timeout"),
+    ],
+)
+def test_a_boolean_is_not_a_number(entry: dict, key: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        Storeroom.from_settings({"databases": {"main": entry}})
+    assert info.value.key == key and "not true/false" in str(info.value)
+
+
+def test_storage_policy_refuses_an_empty_allow_list_and_a_zero_size() -> None:
+    from storeroom.policy import StoragePolicy
+
+    with pytest.raises(ConfigurationError, match="omit the key"):
+        StoragePolicy("p", None, content_types=[])
+    with pytest.raises(ConfigurationError, match="rounds to 0 bytes"):
+        StoragePolicy("p", None, max_size=0)

@@ -59,6 +59,7 @@ class _MySQL(SqlaBase):
     #: MySQL and MariaDB commit DDL implicitly; it cannot be rolled back
     transactional_ddl: ClassVar[bool] = False
     dialect_name = "mysql"
+    url_schemes: ClassVar[tuple[str, ...]] = ("mysql", "mariadb")  # a url alone selects this backend
     sync_driver = SYNC_DRIVER
     async_driver = ASYNC_DRIVER
     extra_sync_drivers = SYNC_DRIVERS[1:]

@@ -49,6 +49,7 @@ class _Postgres(SqlaBase):
     settings_model: ClassVar[type[Any] | None] = PostgresSettings
     transactional_ddl: ClassVar[bool] = True
     dialect_name = "postgresql"
+    url_schemes: ClassVar[tuple[str, ...]] = ("postgresql", "postgres")  # a url alone selects this backend
     sync_driver = _NATIVE_DRIVER
     async_driver = _NATIVE_DRIVER
     extra_sync_drivers = ("psycopg2", "pg8000")

@@ -128,6 +128,8 @@ class DatabaseInterface(Queryable):
     transactional_ddl: ClassVar[bool] = True
     #: whether a second connection can write while a transaction holds writes (False: SQLite)
     concurrent_writers: ClassVar[bool] = True
+    #: URL schemes (the part before ``+driver``) this backend reads: a ``url`` alone selects it
+    url_schemes: ClassVar[tuple[str, ...]] = ()
 
     name: str = "default"
 
@@ -203,6 +205,8 @@ class AsyncDatabaseInterface(AsyncQueryable):
     transactional_ddl: ClassVar[bool] = True
     #: whether a second connection can write while a transaction holds writes (False: SQLite)
     concurrent_writers: ClassVar[bool] = True
+    #: URL schemes (the part before ``+driver``) this backend reads: a ``url`` alone selects it
+    url_schemes: ClassVar[tuple[str, ...]] = ()
 
     name: str = "default"
 

@@ -82,6 +82,10 @@ class PluginNotFoundError(PluginError, LookupError):
     install_hint: str | None = None
     #: True when the plugin is installed but switched off by ``STOREROOM_DISABLE_PLUGINS``
     disabled: bool = False
+    #: the settings key naming the backend (``databases.main.backend``) when it came from settings
+    key: str | None = None
+    #: a registered or known backend name close to the one asked for (a likely typo)
+    suggestion: str | None = None
 
 
 class PluginLoadError(PluginError):

@@ -18,6 +18,7 @@ import pluggy
 
 from storeroom import hookspecs
 from storeroom._markers import PROJECT
+from storeroom._spelling import close_match
 from storeroom.errors import PluginError, PluginLoadError, PluginNotFoundError
 from storeroom.logs import get_logger
 
@@ -112,6 +113,19 @@ class BackendRegistry:
     def names(self) -> list[str]:
         return sorted(self._classes)
 
+    def url_schemes(self, name: str) -> tuple[str, ...]:
+        """The URL schemes backend ``name`` reads (``url_schemes``, else its SQLAlchemy dialect)."""
+        schemes: set[str] = set()
+        for cls in self._classes.get(name, {}).values():
+            declared = getattr(cls, "url_schemes", ()) or ()
+            dialect = getattr(cls, "dialect_name", None)
+            schemes.update(declared or ((dialect,) if isinstance(dialect, str) and dialect else ()))
+        return tuple(sorted(schemes))
+
+    def names_for_scheme(self, scheme: str) -> list[str]:
+        """Registered backends reading ``scheme://`` URLs (usually one)."""
+        return [name for name in self.names() if scheme in self.url_schemes(name)]
+
     def _lookup(self, name: str) -> dict[str, type[Any]]:
         slot = self._classes.get(name)
         if slot:
@@ -129,11 +143,21 @@ class BackendRegistry:
                 install_hint=None,
                 disabled=True,
             )
+        suggestion = close_match(name, self.names())  # a typo of an installed backend: no install hint
+        if suggestion is None and name not in KNOWN_PLUGINS:
+            suggestion = close_match(name, KNOWN_PLUGINS)  # a typo of one that is not installed
+        if suggestion in self._classes:
+            advice = f"did you mean {suggestion!r}?"
+        elif suggestion is not None:
+            advice = f"did you mean {suggestion!r}? {install_hint(suggestion)}"
+        else:
+            advice = install_hint(name)
         raise PluginNotFoundError(
-            f"no {self.kind} backend named {name!r} is installed (installed: {installed}); {install_hint(name)}",
+            f"no {self.kind} backend named {name!r} is installed (installed: {installed}); {advice}",
             kind=self.kind,
             name=name,
-            install_hint=install_hint(name),
+            install_hint=install_hint(suggestion or name),
+            suggestion=suggestion,
         )
 
     def get(self, name: str) -> type[Any] | None:

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from storeroom.errors import ContentTypeNotAllowedError, InvalidKeyError
+from storeroom.errors import ConfigurationError, ContentTypeNotAllowedError, InvalidKeyError
 from storeroom.keys import validate_key, validate_prefix
 from storeroom.streams import AsyncByteSource, ByteSource
 
@@ -20,11 +20,33 @@ if TYPE_CHECKING:
     from storeroom.refs import StoredObjectRef
     from storeroom.storage import AsyncObjectStorage, ObjectStorage
 
-__all__ = ["PreparedUpload", "StoragePolicy"]
+__all__ = ["PreparedUpload", "StoragePolicy", "check_limits", "validate_key_prefix"]
 
 _BYTES_LIKE = (bytes, bytearray, memoryview)
 _SAFE_EXT = re.compile(r"^\.[A-Za-z0-9]{1,16}$")
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+
+def validate_key_prefix(prefix: str) -> str:
+    """A policy's ``key_prefix``: the core prefix rules, and empty or ending with ``/``."""
+    validate_prefix(prefix)
+    if prefix and not prefix.endswith("/"):
+        raise InvalidKeyError(f"key_prefix {prefix!r} must end with '/'", key=prefix)
+    return prefix
+
+
+def check_limits(max_size: int | None, content_types: Sequence[str] | None) -> None:
+    """Limits that would silently mean something else are refused (``ValueError``).
+
+    An empty allow-list would allow every type (absent means any) and a size below one
+    byte refuses every upload.
+    """
+    if content_types is not None and len(content_types) == 0:
+        raise ValueError("content_types = [] would allow no type; omit the key to allow any type")
+    if max_size is not None and max_size < 1:
+        raise ValueError(
+            "max_size rounds to 0 bytes, which refuses every upload; use at least 1 byte, or omit it for no limit"
+        )
 
 
 class StoragePolicy:
@@ -45,9 +67,14 @@ class StoragePolicy:
         async_storage: AsyncObjectStorage | None = None,
         storage_name: str | None = None,
     ) -> None:
-        validate_prefix(key_prefix)
-        if key_prefix and not key_prefix.endswith("/"):
-            raise InvalidKeyError(f"policy {name!r}: key_prefix {key_prefix!r} must end with '/'", key=key_prefix)
+        try:
+            validate_key_prefix(key_prefix)
+        except InvalidKeyError as exc:
+            raise InvalidKeyError(f"policy {name!r}: {exc.message}", key=key_prefix) from None
+        try:
+            check_limits(max_size, content_types)
+        except ValueError as exc:
+            raise ConfigurationError(f"policy {name!r}: {exc}", key=f"policies.{name}") from None
         self.name = name
         self.storage = storage
         self.async_storage = async_storage

@@ -44,9 +44,11 @@ class Storeroom:
     """
 
     def __init__(self, settings: Mapping[str, Any], *, plugins: PluginManager | None = None) -> None:
+        from storeroom.config.loader import check_namespaces
         from storeroom.config.models import PolicySettings, validate_model
         from storeroom.plugins import get_plugin_manager
 
+        check_namespaces(settings)
         self.plugins = plugins or get_plugin_manager()
         self._raw = settings
         self._lock = threading.RLock()
@@ -93,21 +95,30 @@ class Storeroom:
         return cls(load_settings(settings_files, environment=environment), plugins=plugins)
 
     def _validate(self, namespace: str, registry: BackendRegistry) -> dict[str, Any]:
+        from storeroom.config.backends import resolve_backend
         from storeroom.config.models import BackendSettings, validate_model
+        from storeroom.errors import PluginNotFoundError
 
         out: dict[str, Any] = {}
         for name, raw in (self._raw.get(namespace) or {}).items():
             key = f"{namespace}.{name}"
-            backend = raw.get("backend") if isinstance(raw, dict) else None
-            if not backend:
-                raise ConfigurationError(
-                    f'{key}.backend: missing; name the plugin, e.g. backend = "sqlite"', key=f"{key}.backend"
-                )
-            if not isinstance(backend, str):
-                raise ConfigurationError(f"{key}.backend: must be a plugin name string", key=f"{key}.backend")
-            cls = registry.any_class(backend)
+            if not isinstance(raw, dict):
+                raise ConfigurationError(f"{key}: expected a table of settings", key=key)
+            backend = resolve_backend(raw, key, registry, from_url=namespace == "databases")
+            try:
+                cls = registry.any_class(backend)
+            except PluginNotFoundError as exc:
+                raise PluginNotFoundError(
+                    f"{key}.backend: {exc.message}",
+                    kind=exc.kind,
+                    name=exc.name,
+                    install_hint=exc.install_hint,
+                    disabled=exc.disabled,
+                    suggestion=exc.suggestion,
+                    key=f"{key}.backend",
+                ) from None
             model = getattr(cls, "settings_model", None) or BackendSettings
-            out[name] = validate_model(model, raw, key)
+            out[name] = validate_model(model, {**raw, "backend": backend}, key)
         return out
 
     # -- settings views ------------------------------------------------------------------------

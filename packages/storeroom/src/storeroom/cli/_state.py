@@ -47,11 +47,16 @@ class CliState:
             files = list(DEFAULT_SETTINGS_FILES)
         return [(f, Path(f).exists()) for f in files]
 
-    def load_settings(self, *, embedded_default: bool = True) -> dict[str, Any]:
-        """Merged settings (files, environment, ``STOREROOM_*`` variables), not yet validated."""
+    def load_settings(self, *, embedded_default: bool = True, strict: bool = True) -> dict[str, Any]:
+        """Merged settings (files, environment, ``STOREROOM_*`` variables), not yet validated.
+
+        ``strict=False`` keeps unknown namespaces instead of raising (``config --no-validate``).
+        """
         from storeroom.config.loader import load_settings
 
-        return load_settings(self.settings_files, environment=self.environment, embedded_default=embedded_default)
+        return load_settings(
+            self.settings_files, environment=self.environment, embedded_default=embedded_default, strict=strict
+        )
 
     def open_room(self) -> Storeroom:
         """A validated :class:`~storeroom.Storeroom`; use it as a context manager."""

@@ -97,14 +97,17 @@ def config_command(state: CliState, as_json: bool, no_validate: bool) -> None:
     STOREROOM_<NAMESPACE>__<NAME>__<KEY> variables override both. A namespace the
     configuration leaves empty is filled from the embedded default.
     """
+    from storeroom.config.backends import resolve_backends
     from storeroom.config.loader import EMBEDDED_DEFAULT, normalise_settings
 
-    configured = state.load_settings(embedded_default=False)
+    configured = state.load_settings(embedded_default=False, strict=not no_validate)
     settings = normalise_settings(configured, embedded_default=True)
     if not no_validate:
         from storeroom.room import Storeroom
 
         Storeroom(settings, plugins=state.plugins).close()  # validates; opens nothing
+    # show the backend each database will use (a url may select it: docs/configuration.md)
+    settings = resolve_backends(settings, state.plugins.databases, strict=False)
     masked = mask_settings(settings)
     if as_json:
         echo_json(masked)

@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from storeroom._spelling import did_you_mean
+from storeroom.config.layers import LayerRecorder, mark_inherited_backends, replace_lists, split_top_key
 from storeroom.errors import ConfigurationError
 
 __all__ = [
@@ -14,6 +16,7 @@ __all__ = [
     "EMBEDDED_DEFAULT",
     "ENVVAR_PREFIX",
     "NAMESPACES",
+    "check_namespaces",
     "load_settings",
     "normalise_settings",
 ]
@@ -32,15 +35,33 @@ EMBEDDED_DEFAULT: dict[str, dict[str, dict[str, Any]]] = {
 def _lower_keys(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(k).lower(): _lower_keys(v) for k, v in value.items()}
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return [_lower_keys(v) for v in value]
     return value
 
 
+def check_namespaces(settings: Mapping[str, Any], sources: Mapping[str, str] | None = None) -> None:
+    """Every top-level key is a namespace storeroom reads: a typo must not fall back to a default.
+
+    ``sources`` says where each key was set (a file section, an environment variable).
+    """
+    for key in settings:
+        if key not in NAMESPACES:
+            where = f" (set in {sources[key]})" if sources and key in sources else ""
+            raise ConfigurationError(
+                f"{key}: unknown namespace{where}{did_you_mean(key, NAMESPACES)} "
+                f"(storeroom reads {', '.join(NAMESPACES)})",
+                key=key,
+            )
+
+
 def normalise_settings(raw: Mapping[str, Any], *, embedded_default: bool = True) -> dict[str, Any]:
-    """Lower-case keys (env overrides arrive upper-case), check namespaces, add embedded defaults."""
-    out: dict[str, Any] = {}
+    """Lower-case keys (env overrides arrive upper-case), check namespaces, add embedded defaults.
+
+    Unknown top-level keys are kept, for :func:`check_namespaces` (and ``config --no-validate``).
+    """
     lowered = _lower_keys(raw)
+    out: dict[str, Any] = {k: v for k, v in lowered.items() if k not in NAMESPACES}
     for namespace in NAMESPACES:
         section = lowered.get(namespace) or {}
         if not isinstance(section, dict):
@@ -65,19 +86,63 @@ def _settings_files(settings_files: Sequence[str | os.PathLike[str]] | None) -> 
     return list(DEFAULT_SETTINGS_FILES)
 
 
+def _ours(recorder: LayerRecorder) -> dict[str, str]:
+    """Top-level keys the user set, each with where: every file key, every nested variable.
+
+    A flat variable (``STOREROOM_ENV``, ``STOREROOM_SETTINGS_FILES``, ``STOREROOM_TEST_...``)
+    that names no namespace is a switch for storeroom or a tool, not a setting: Dynaconf
+    loads it like any other, so it is dropped here instead of tripping the namespace check.
+    """
+    keys: dict[str, str] = {}
+    for layer in recorder.layers:
+        for raw_key in layer.top_keys:
+            top = split_top_key(raw_key)[:1]
+            if not top:
+                continue
+            nested = "__" in raw_key or "." in raw_key
+            if layer.source == "env" and not nested and top[0] not in NAMESPACES:
+                continue
+            keys.setdefault(top[0], f"${ENVVAR_PREFIX}_{raw_key}" if layer.source == "env" else "a settings file")
+    return keys
+
+
+def _file_sources(settings: Any, keys: dict[str, str]) -> dict[str, str]:
+    """``a settings file`` made precise (``config/settings.toml [default]``) from Dynaconf's history."""
+    try:
+        from dynaconf.utils.inspect import get_history
+
+        history = get_history(settings)
+    except Exception:  # noqa: BLE001 - labels only; an older Dynaconf may lack the history API
+        return keys
+    out = dict(keys)
+    for entry in history:
+        value = entry.get("value")
+        if not isinstance(value, Mapping) or str(entry.get("loader", "")).startswith(("env", "set_method")):
+            continue
+        for key in value:
+            lowered = str(key).lower()
+            if out.get(lowered) == "a settings file":
+                out[lowered] = f"{entry.get('identifier')} [{entry.get('env')}]"
+    return out
+
+
 def load_settings(
     settings_files: Sequence[str | os.PathLike[str]] | None = None,
     *,
     environment: str | None = None,
     embedded_default: bool = True,
+    strict: bool = True,
 ) -> dict[str, Any]:
     """Plain settings from Dynaconf, with the embedded default filling empty namespaces.
 
     Files are resolved against the working directory; ``STOREROOM_SETTINGS_FILES``
     (comma separated) replaces the default list; ``STOREROOM_ENV`` or ``environment``
     selects the environment; ``STOREROOM_DATABASES__MAIN__URL`` style variables override.
+    Tables merge key by key, lists replace (see :mod:`storeroom.config.layers`).
+    ``strict=False`` keeps unknown namespaces instead of raising (for ``config --no-validate``).
     """
     from dynaconf import Dynaconf  # heavy: only when config is actually read
+    from dynaconf.loaders import env_loader
 
     files = _settings_files(settings_files)
     explicit = settings_files is not None or f"{ENVVAR_PREFIX}_SETTINGS_FILES" in os.environ
@@ -85,6 +150,7 @@ def load_settings(
         missing = [f for f in files if not Path(f).exists() and not Path(f).name.startswith(".secrets")]
         if missing:
             raise ConfigurationError(f"settings file not found: {', '.join(missing)}", key="settings_files")
+    recorder = LayerRecorder()
     try:
         settings = Dynaconf(
             envvar_prefix=ENVVAR_PREFIX,
@@ -93,12 +159,22 @@ def load_settings(
             settings_files=files,
             merge_enabled=True,
             load_dotenv=False,
+            filter_strategy=recorder,
+            loaders=[],  # the environment variables are loaded below, as a layer of their own
+            **({"force_env": environment} if environment else {}),  # an explicit argument beats STOREROOM_ENV
         )
-        if environment:  # an explicit argument beats STOREROOM_ENV
-            settings = settings.from_env(environment)
+        settings.get("ENVVAR_PREFIX_FOR_DYNACONF")  # loads the settings files
+        recorder.source = "env"
+        env_loader.load(settings)
         raw = settings.as_dict()
     except ConfigurationError:
         raise
     except Exception as exc:  # a TOML syntax error, an unreadable file ...
         raise ConfigurationError(f"could not read settings ({', '.join(files)}): {exc}", key="settings_files") from exc
-    return normalise_settings(raw, embedded_default=embedded_default)
+    ours = _ours(recorder)
+    lowered: dict[str, Any] = _lower_keys({k: v for k, v in raw.items() if str(k).lower() in ours})
+    replace_lists(lowered, recorder)
+    mark_inherited_backends(lowered, recorder)
+    if strict:
+        check_namespaces(lowered, _file_sources(settings, ours))
+    return normalise_settings(lowered, embedded_default=embedded_default)

@@ -7,10 +7,21 @@ class's ``settings_model`` at it.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from storeroom._spelling import did_you_mean
 from storeroom.errors import ConfigurationError
 from storeroom.redaction import is_secret_name, redact, register_secret
 from storeroom.sizes import parse_size
@@ -41,8 +52,25 @@ def _size(value: Any) -> Any:
 Size = Annotated[int, BeforeValidator(_size)]
 
 
+def _wants_number(annotation: Any) -> bool:
+    """``int`` / ``float`` fields (also ``Annotated``, ``X | None``), but not ``bool`` ones."""
+    if annotation in (int, float):
+        return True
+    args = get_args(annotation)
+    return bool(args) and bool not in args and any(_wants_number(a) for a in args if a is not type(None))
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """``size = true`` is not 1: pydantic's lax mode would take a bool for an int or float."""
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, bool) and field is not None and _wants_number(field.annotation):
+            raise ValueError("expected a number, not true/false")
+        return value
 
 
 class PoolSettings(_Strict):
@@ -108,13 +136,38 @@ def _register_url_password(url: str) -> None:
 
 
 class PolicySettings(_Strict):
+    """Checked when loaded, with the same rules :class:`~storeroom.policy.StoragePolicy` applies."""
+
     storage: str
     key_prefix: str = ""
     max_size: Size | None = None
     content_types: list[str] | None = None
 
+    @field_validator("key_prefix")
+    @classmethod
+    def _key_prefix(cls, value: str) -> str:
+        from storeroom.policy import validate_key_prefix
 
-def _describe(error: dict[str, Any], prefix: str) -> str:
+        return validate_key_prefix(value)  # InvalidKeyError is a ValueError: reported with the key
+
+    @field_validator("content_types")
+    @classmethod
+    def _content_types(cls, value: list[str] | None) -> list[str] | None:
+        from storeroom.policy import check_limits
+
+        check_limits(None, value)
+        return value
+
+    @field_validator("max_size")
+    @classmethod
+    def _max_size(cls, value: int | None) -> int | None:
+        from storeroom.policy import check_limits
+
+        check_limits(value, None)
+        return value
+
+
+def _describe(error: dict[str, Any], prefix: str, model: type[BaseModel] | None = None) -> str:
     loc = ".".join(str(p) for p in error.get("loc", ()) if p != "__root__")
     key = f"{prefix}.{loc}" if loc else prefix
     msg = str(error.get("msg", "invalid")).removeprefix("Value error, ")
@@ -124,8 +177,25 @@ def _describe(error: dict[str, Any], prefix: str) -> str:
         if isinstance(value, str | int | float | bool) and loc:
             shown = f" (got {redact(repr(value))})"
     if error.get("type") == "extra_forbidden":
-        msg = "unknown key; check the spelling or the backend's documented keys"
+        loc_parts = [str(p) for p in error.get("loc", ())]
+        hint = did_you_mean(loc_parts[-1], _known_keys(model, loc_parts[:-1])) if model and loc_parts else ""
+        msg = f"unknown key{hint or '; check the spelling or the backend' + chr(39) + 's documented keys'}"
     return f"{key}: {msg}{shown}"
+
+
+def _known_keys(model: type[BaseModel], path: list[str]) -> list[str]:
+    """The keys ``model`` accepts at ``path`` (nested models followed, Optional unwrapped)."""
+    current: Any = model
+    for part in path:
+        fields = getattr(current, "model_fields", None)
+        if not fields or part not in fields:
+            return []
+        current = next(
+            (t for t in (fields[part].annotation, *get_args(fields[part].annotation)) if hasattr(t, "model_fields")),
+            None,
+        )
+    fields = getattr(current, "model_fields", None) or {}
+    return [field.alias or name for name, field in fields.items()]
 
 
 def validate_model(model: type[M], raw: Any, key: str) -> M:
@@ -136,7 +206,7 @@ def validate_model(model: type[M], raw: Any, key: str) -> M:
         return model.model_validate(raw)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-        lines = [_describe(dict(e), key) for e in errors]
+        lines = [_describe(dict(e), key, model) for e in errors]
         first = lines[0].split(":", 1)[0] if lines else key
         raise ConfigurationError("invalid settings: " + "; ".join(lines), key=first) from None
     except ConfigurationError as exc:
