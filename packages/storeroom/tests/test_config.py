@@ -290,3 +290,11 @@ def test_an_explicit_backend_that_cannot_read_the_url_is_one_error_naming_both_k
     assert "databases.main.backend" in message and "databases.main.url" in message
     assert info.value.key == "databases.main.url"
     assert "Env-Secret-1" not in message
+
+
+def test_a_namespace_at_the_top_of_a_file_is_not_silently_an_environment(project: Path) -> None:
+    # what `storeroom config` prints, pasted as is: Dynaconf would read an environment named "databases"
+    (project / "config" / "settings.toml").write_text('[databases.main]\nbackend = "sqlite"\nurl = "sqlite:///x.db"\n')
+    with pytest.raises(ConfigurationError) as info:
+        load_settings()
+    assert info.value.key == "databases" and "[default.databases.<name>]" in str(info.value)

@@ -126,6 +126,33 @@ def _file_sources(settings: Any, keys: dict[str, str]) -> dict[str, str]:
     return out
 
 
+def _check_environment_names(files: Sequence[str]) -> None:
+    """A namespace written at a file's top (``[databases.main]``) is silently ignored by Dynaconf.
+
+    With environments on, every top-level table is an environment: ``[databases.main]``
+    would be the entry ``main`` of an environment named ``databases``, never loaded.
+    """
+    import json
+    import tomllib
+
+    for name in files:
+        path = Path(name)
+        if path.suffix not in (".toml", ".json") or not path.is_file():
+            continue
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh) if path.suffix == ".toml" else json.load(fh)
+        except (OSError, ValueError):
+            continue  # Dynaconf has already reported a file it could not read
+        for key in data if isinstance(data, dict) else ():
+            if str(key).lower() in NAMESPACES:
+                raise ConfigurationError(
+                    f"{name}: [{key}...] at the top of the file is read as an environment named {key!r} "
+                    f"and ignored; write [default.{key}.<name>] (or [<environment>.{key}.<name>])",
+                    key=str(key).lower(),
+                )
+
+
 def load_settings(
     settings_files: Sequence[str | os.PathLike[str]] | None = None,
     *,
@@ -176,5 +203,6 @@ def load_settings(
     replace_lists(lowered, recorder)
     mark_inherited_backends(lowered, recorder)
     if strict:
+        _check_environment_names(files)
         check_namespaces(lowered, _file_sources(settings, ours))
     return normalise_settings(lowered, embedded_default=embedded_default)
