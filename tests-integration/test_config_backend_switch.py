@@ -36,7 +36,7 @@ def test_an_env_url_runs_the_configured_database_on_that_server(
     monkeypatch.setenv("STOREROOM_DATABASES__MAIN__URL", request.getfixturevalue(server))
     with storeroom.from_config() as room:
         db = room.database()
-        assert db.PLUGIN_NAME == plugin
+        assert plugin == db.PLUGIN_NAME
         assert db.fetch_value(query)  # a real round trip to that server
         assert room.policy("avatars").content_types == ("image/png", "image/jpeg")  # the rest of the file holds
     assert not (project / "var" / "storeroom.db").exists()  # SQLite was never opened

@@ -159,7 +159,9 @@ def test_an_unknown_namespace_fails_config_but_no_validate_shows_it(
     monkeypatch.setenv("STOREROOM_STORAGE__FILES__ROOT", "/srv/objects")  # 'storage', not 'storages'
     result = runner.invoke(app, ["--settings", str(settings), "config"])
     assert result.exit_code == 2
-    assert "storage: unknown namespace (set in $STOREROOM_STORAGE__FILES__ROOT); did you mean 'storages'?" in result.output
+    assert (
+        "storage: unknown namespace (set in $STOREROOM_STORAGE__FILES__ROOT); did you mean 'storages'?" in result.output
+    )
     shown = runner.invoke(app, ["--settings", str(settings), "config", "--no-validate", "--json"])
     assert shown.exit_code == 0, shown.output
     assert json.loads(shown.stdout)["storage"] == {"files": {"root": "/srv/objects"}}
