@@ -36,13 +36,13 @@ def validate_key_prefix(prefix: str) -> str:
 
 
 def check_limits(max_size: int | None, content_types: Sequence[str] | None) -> None:
-    """Limits that would silently mean something else are refused (``ValueError``).
+    """Limits that read as one thing and would do another are refused (``ValueError``).
 
-    An empty allow-list would allow every type (absent means any) and a size below one
-    byte refuses every upload.
+    An empty allow-list reads as "no type" but an unset one means "any type"; a size that
+    rounds to 0 bytes refuses every upload.
     """
     if content_types is not None and len(content_types) == 0:
-        raise ValueError("content_types = [] would allow no type; omit the key to allow any type")
+        raise ValueError("content_types = [] lists no type; omit the key to allow any type, or list the allowed ones")
     if max_size is not None and max_size < 1:
         raise ValueError(
             "max_size rounds to 0 bytes, which refuses every upload; use at least 1 byte, or omit it for no limit"

@@ -5,6 +5,7 @@ from storeroom.config.loader import (
     EMBEDDED_DEFAULT,
     ENVVAR_PREFIX,
     NAMESPACES,
+    check_namespaces,
     load_settings,
     normalise_settings,
 )
@@ -14,6 +15,7 @@ __all__ = [
     "EMBEDDED_DEFAULT",
     "ENVVAR_PREFIX",
     "NAMESPACES",
+    "check_namespaces",
     "load_settings",
     "normalise_settings",
 ]

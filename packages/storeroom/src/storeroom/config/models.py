@@ -179,7 +179,7 @@ def _describe(error: dict[str, Any], prefix: str, model: type[BaseModel] | None 
     if error.get("type") == "extra_forbidden":
         loc_parts = [str(p) for p in error.get("loc", ())]
         hint = did_you_mean(loc_parts[-1], _known_keys(model, loc_parts[:-1])) if model and loc_parts else ""
-        msg = f"unknown key{hint or '; check the spelling or the backend' + chr(39) + 's documented keys'}"
+        msg = "unknown key" + (hint or "; check the spelling or the backend's documented keys")
     return f"{key}: {msg}{shown}"
 
 
