@@ -298,3 +298,14 @@ def test_a_namespace_at_the_top_of_a_file_is_not_silently_an_environment(project
     with pytest.raises(ConfigurationError) as info:
         load_settings()
     assert info.value.key == "databases" and "[default.databases.<name>]" in str(info.value)
+
+
+def test_the_example_settings_load_and_a_dynaconf_merge_false_table_replaces(monkeypatch: pytest.MonkeyPatch) -> None:
+    example = Path(__file__).resolve().parents[3] / "config" / "settings.example-postgres-s3.toml"
+    for var in ("STOREROOM_ENV", "STOREROOM_SETTINGS_FILES"):
+        monkeypatch.delenv(var, raising=False)
+    production = load_settings([example], environment="production")["databases"]["main"]
+    development = load_settings([example], environment="development")["databases"]["main"]
+    assert production["options"] == {"sslmode": "require"} and production["host"] == "db.internal"
+    assert development["options"] == {} and development["host"] == "127.0.0.1"  # replaced, not merged
+    assert development["pool"]["size"] == 10  # every other table still merges
