@@ -40,35 +40,47 @@ __all__ = [
 MASK = "***"
 
 # -- shapes ----------------------------------------------------------------------------------
+#
+# Each pattern starts by consuming the character just before its shape, one its shape's own
+# characters exclude: the regex engine then skips to such a character in a tight loop, so a long
+# run (a megabyte of letters) is crossed once instead of being tried at every position, and no
+# quantifier gives back what it took (possessive ``*+``). The text is scanned with a newline in
+# front, so a shape may start it.
 
-# scheme://user:password@ - a scheme starts where a run of scheme characters starts (so a long
-# run of letters is tried once, not once per letter); the password runs to the last '@' of its
-# token and may hold '/' (SQLAlchemy accepts it unencoded) but not whitespace or '//', which
-# starts the next URL.
+_PAD = "\n"
+
+# scheme://user:password@ - the password runs to the last '@' of its token and may hold '/'
+# (SQLAlchemy accepts it unencoded) but not whitespace or '//', which starts the next URL
 _URL_PASSWORD = re.compile(
-    r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]*+://[^:/?#\s]*+:"
-    r"(?P<secret>(?:(?:[^\s@/]|/(?!/))*+@)++)"
+    r"[^A-Za-z0-9+.\-][A-Za-z][A-Za-z0-9+.\-]*+://[^:/?#\s]*+:(?P<secret>(?:(?:[^\s@/]|/(?!/))*+@)++)"
 )
 
 _K = r"A-Za-z0-9_.\-"  # characters of a key
 # A key names a secret when it ends with one of these words (``db_password``, ``sslpassword``,
 # ``X-Amz-Security-Token``, ``AccountKey``); ``pwd`` and ``sig`` only as a whole word (``PWD``,
 # ``sig``, also right after an encoded ``;`` or ``&``), never inside one. The key is a whole run
-# of key characters, so ``passwordless`` and ``Tokenizer`` are not keys that name a secret. The
-# run is taken whole (possessive) and its end checked by look-behinds: one look per run.
+# of key characters, so ``passwordless`` and ``Tokenizer`` are not keys that name a secret.
 _ENDINGS = ["password", "passwd", "secret", "token", "signature", "amz_credential", "amz-credential"]
 _ENDINGS += [f"{word}{sep}key" for word in ("api", "access", "account", "private") for sep in ("", "_", "-")]
-_SECRET_KEY = (
-    rf"[{_K}]++(?:"
-    + "|".join(f"(?<={word})" for word in _ENDINGS)
-    + "".join(f"|(?<={word})(?:(?<![A-Za-z0-9]{word})|(?<=%3B{word})|(?<=%26{word}))" for word in ("pwd", "sig"))
-    + ")"
-)
+_WHOLE_WORDS = ("pwd", "sig")
+
+
+def _ends_with_a_secret_word() -> str:
+    """Look-behinds at the end of a key run, grouped by last letter so most runs fail at one look."""
+    looks: dict[str, list[str]] = {}
+    for word in _ENDINGS:
+        looks.setdefault(word[-1], []).append(f"(?<={word})")
+    for word in _WHOLE_WORDS:
+        looks.setdefault(word[-1], []).append(f"(?<={word})(?:(?<![A-Za-z0-9]{word})|(?<=%3B{word})|(?<=%26{word}))")
+    return "(?i:" + "|".join(f"(?<={last})(?:{'|'.join(group)})" for last, group in looks.items()) + ")"
+
+
 _PAIR = re.compile(
-    rf"<(?P<tag>{_SECRET_KEY})>"  # <SessionToken>value</SessionToken>
-    rf"|(?P<kq>['\"])?(?:(?<![{_K}])|(?<=%3[Bb])|(?<=%26))(?P<key>{_SECRET_KEY})(?(kq)(?P=kq))"
-    r"[ \t]*+(?P<sep>=|%3[Dd]|:)",
-    re.IGNORECASE,
+    rf"[^{_K}](?:(?<=<)(?P<lt>)|(?<=['\"])(?P<kq>))?"  # <SessionToken>..., 'password': ..., "token": ...
+    rf"(?P<key>[{_K}]++)"
+    r"(?=['\"]?[ \t]*+(?:[=:>]|%3[Dd]))"  # a separator follows: words of prose fail here, cheaply
+    + _ends_with_a_secret_word()
+    + r"(?(lt)>|(?(kq)['\"])[ \t]*+(?P<sep>=|%3[Dd]|:))"
 )
 # what follows the separator: a quoted value (also b'...'), an ODBC braced value (``}}``
 # escapes a brace), a percent-encoded braced value, or a bare word
@@ -85,30 +97,40 @@ _VALUE_GROUPS = ("sq", "dq", "braced", "pbraced", "bare")
 _TOKEN = re.compile(r"\b(?:Bearer|SharedKey(?:Lite)?)\s++(?P<secret>[A-Za-z0-9._~+/=:\-]++)")
 
 
-def _colon_pair(pair: re.Match[str], value: re.Match[str]) -> bool:
-    """``key: value`` is a secret pair when quoted (a repr, JSON, YAML) or a header/SDK log line."""
-    if pair["kq"] or value["sq"] is not None or value["dq"] is not None:
+_QUOTE_AHEAD = re.compile(r"\s*+b?['\"]")
+
+
+def _colon_pair(pair: re.Match[str], text: str) -> bool:
+    """``key: value`` is a secret pair when quoted (a repr, JSON, YAML) or a header/SDK log line.
+
+    Decided before the value is scanned: scanning the value of every ``password: ...`` that is
+    then left alone would make ``password:`` repeated quadratic.
+    """
+    if pair["kq"] is not None or _QUOTE_AHEAD.match(text, pair.end()):
         return True
     key = pair["key"].lower()
     return "-" in key or key.endswith("signature")  # botocore.auth logs "Signature:\n<hex>"
 
 
 def _mask_pairs(text: str) -> str:
+    text = _PAD + text
     out: list[str] = []
     done = pos = 0
     while (pair := _PAIR.search(text, pos)) is not None:
         pos = pair.end()
         sep = pair["sep"]
-        pattern = _XML_VALUE if sep is None else _VALUE if sep in "=:" else _ENCODED_VALUE
+        if sep == ":" and not _colon_pair(pair, text):
+            continue
+        pattern = _XML_VALUE if sep is None else _VALUE if sep == ":" or sep == "=" else _ENCODED_VALUE
         value = pattern.match(text, pos)
-        if value is None or (sep == ":" and not _colon_pair(pair, value)):
+        if value is None:
             continue
         group = next(g for g in _VALUE_GROUPS if g in value.re.groupindex and value[g] is not None)
         start, end = value.span(group)
         if end > start:
             out += (text[done:start], MASK)
             done = pos = end
-    return "".join(out) + text[done:] if out else text
+    return ("".join(out) + text[done:])[len(_PAD) :]
 
 
 def _mask_url_password(match: re.Match[str]) -> str:
@@ -141,9 +163,14 @@ def redact(text: object) -> str:
     for secret in secrets:
         if secret in out:
             out = out.replace(secret, MASK)
-    out = _URL_PASSWORD.sub(_mask_url_password, out)
-    out = _mask_pairs(out)
-    return _TOKEN.sub(lambda m: m[0][: m.start("secret") - m.start()] + MASK, out)
+    # each scan only where its shape can be: a substring test is far cheaper than a scan
+    if "://" in out:
+        out = _URL_PASSWORD.sub(_mask_url_password, _PAD + out)[len(_PAD) :]
+    if "=" in out or ":" in out or ">" in out or "%3" in out:
+        out = _mask_pairs(out)
+    if "Bearer" in out or "SharedKey" in out:
+        out = _TOKEN.sub(lambda m: m[0][: m.start("secret") - m.start()] + MASK, out)
+    return out
 
 
 # -- URLs ----------------------------------------------------------------------------------------
