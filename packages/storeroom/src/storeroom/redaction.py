@@ -10,9 +10,9 @@ A ``key: value`` pair counts only when the key or the value is quoted (``'passwo
 or the key is a header name (``X-Amz-Security-Token: ...``): storeroom's own messages say
 ``databases.main.password: <what is wrong>``, and that is not a value to mask.
 
-Every scan is linear in the length of the text: each pattern starts only where a run of its
-characters starts and never gives back what a possessive quantifier took, so no message,
-however hostile, makes redaction slow (``benchmarks/redaction.py`` measures it).
+Every scan is linear in the length of the text (see the note on shapes below), so no message,
+however hostile, makes redaction slow (``benchmarks/redaction.py`` measures it). Exceptions
+are redacted in place, chain and all, by :func:`redact_exception`.
 """
 
 from __future__ import annotations
