@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
-__all__ = ["assert_hidden", "chain"]
+import pytest
+
+__all__ = ["assert_hidden", "chain", "error_of"]
 
 
 def chain(exc: BaseException) -> Iterator[BaseException]:
@@ -28,3 +32,20 @@ def assert_hidden(exc: BaseException, *secrets: str) -> None:
         assert secret not in formatted, f"{secret!r} shows in the formatted traceback:\n{formatted}"
         shown = [f"{type(e).__name__}: {e!s} {e!r}" for e in chain(exc) if secret in f"{e!s} {e!r}"]
         assert not shown, f"{secret!r} shows in the chain: {shown}"
+
+
+def error_of(flavour: str, make: Callable[[], Any], call: Callable[[Any], Any]) -> BaseException:
+    """What ``call(resource)`` raises on the resource ``make()`` opens: ``with`` and a plain call when
+    ``flavour`` is ``"sync"``, else ``async with`` and ``await`` (``make`` picks the class)."""
+    if flavour == "sync":
+        with pytest.raises(Exception) as info, make() as resource:  # noqa: PT011 - the caller checks the type
+            call(resource)
+        return info.value
+
+    async def run() -> None:
+        async with make() as resource:
+            await call(resource)
+
+    with pytest.raises(Exception) as caught:  # noqa: PT011
+        asyncio.run(run())
+    return caught.value

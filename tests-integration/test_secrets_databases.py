@@ -6,7 +6,6 @@ a password in the URL. The passwords hold characters a URL parser stumbles on ('
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from typing import Any
@@ -14,7 +13,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from _secrets import assert_hidden
+from _secrets import assert_hidden, error_of
 from _services import free_port
 from storeroom.errors import ConnectionFailedError
 
@@ -32,18 +31,9 @@ def _with_password(url: str, password: str, *, encode: bool, port: int | None = 
 
 
 def _connect(cls: type[Any], url: str, flavour: str) -> ConnectionFailedError:
-    if flavour == "sync":
-        with cls(url, name="main", connect_timeout=5) as db, pytest.raises(ConnectionFailedError) as info:
-            db.fetch_value("SELECT 1")
-        return info.value
-
-    async def run() -> None:
-        async with cls(url, name="main", connect_timeout=5) as db:
-            await db.fetch_value("SELECT 1")
-
-    with pytest.raises(ConnectionFailedError) as caught:
-        asyncio.run(run())
-    return caught.value
+    error = error_of(flavour, lambda: cls(url, name="main", connect_timeout=5), lambda db: db.fetch_value("SELECT 1"))
+    assert isinstance(error, ConnectionFailedError)
+    return error
 
 
 @pytest.mark.parametrize("encode", [True, False], ids=["encoded", "as-typed"])

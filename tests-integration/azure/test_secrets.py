@@ -7,32 +7,18 @@ A SAS token rides in every request URL, and urllib3 quotes that URL when it cann
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
 
-from _secrets import assert_hidden
+from _secrets import assert_hidden, error_of
 from _services import free_port
 from storeroom.errors import StorageError
 from storeroom_azure import AsyncAzureBlobStorage, AzureBlobStorage
 
-from .conftest import ACCOUNT, ACCOUNT_KEY  # type: ignore[import-not-found]
-
-
-def container_sas(container: str) -> str:
-    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
-
-    return generate_container_sas(
-        ACCOUNT,
-        container,
-        account_key=ACCOUNT_KEY,
-        permission=ContainerSasPermissions(read=True, write=True, delete=True, list=True, create=True),
-        expiry=datetime.now(UTC) + timedelta(hours=1),
-    )
+from .conftest import ACCOUNT, ACCOUNT_KEY, container_sas  # type: ignore[import-not-found]
 
 
 def signatures(sas: str) -> tuple[str, str]:
@@ -50,20 +36,11 @@ def test_sas_signature_never_in_the_chained_error(flavour: str) -> None:
         "retries": 0,
         "connect_timeout": 2,
     }
-    if flavour == "sync":
-        with AzureBlobStorage("nothing", **options) as st, pytest.raises(StorageError) as info:
-            st.write("k", b"v")
-    else:
-
-        async def run() -> None:
-            async with AsyncAzureBlobStorage("nothing", **options) as st:
-                await st.write("k", b"v")
-
-        with pytest.raises(StorageError) as info:
-            asyncio.run(run())
-    assert "could not reach" in str(info.value)
-    assert info.value.__cause__ is not None
-    assert_hidden(info.value, *signatures(sas), sas)
+    store = AzureBlobStorage if flavour == "sync" else AsyncAzureBlobStorage
+    error = error_of(flavour, lambda: store("nothing", **options), lambda st: st.write("k", b"v"))
+    assert isinstance(error, StorageError)
+    assert "could not reach" in str(error) and error.__cause__ is not None
+    assert_hidden(error, *signatures(sas), sas)
 
 
 def test_account_key_never_in_the_chained_error() -> None:

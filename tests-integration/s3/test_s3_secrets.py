@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from _secrets import assert_hidden
+from _secrets import assert_hidden, error_of
 from _services import free_port
 from storeroom.errors import StorageError
 from storeroom_s3 import AsyncS3Storage, EndpointUnreachableError, S3Storage
@@ -48,20 +48,12 @@ def test_endpoint_userinfo_never_in_the_chained_error(flavour: str) -> None:
         "max_attempts": 1,
         "connect_timeout": 2,
     }
-    if flavour == "sync":
-        with S3Storage("storeroom-unreachable", **options) as st, pytest.raises(EndpointUnreachableError) as info:
-            st.write("k", b"v")
-    else:
-
-        async def run() -> None:
-            async with AsyncS3Storage("storeroom-unreachable", **options) as st:
-                await st.write("k", b"v")
-
-        # aiohttp refuses a URL with userinfo next to the Authorization header: a StorageError too
-        with pytest.raises(StorageError) as info:
-            asyncio.run(run())
-    assert info.value.__cause__ is not None
-    assert_hidden(info.value, password)
+    store = S3Storage if flavour == "sync" else AsyncS3Storage
+    error = error_of(flavour, lambda: store("storeroom-unreachable", **options), lambda st: st.write("k", b"v"))
+    # aiohttp refuses a URL with userinfo next to the Authorization header: a StorageError too
+    assert isinstance(error, EndpointUnreachableError if flavour == "sync" else StorageError)
+    assert error.__cause__ is not None
+    assert_hidden(error, password)
 
 
 @pytest.mark.parametrize("flavour", ["sync", "async"])
