@@ -180,6 +180,29 @@ def test_redact_exception_follows_the_whole_chain() -> None:
     assert inner.errno == 111  # only text changes
 
 
+def test_redact_exception_leaves_what_code_compares_alone() -> None:
+    """An SDK's error code is often a ``str`` enum, and code reads it after translating."""
+    import enum
+    from typing import NamedTuple
+
+    from storeroom.redaction import redact_exception
+
+    class Code(str, enum.Enum):
+        INVALID_BLOCK_LIST = "InvalidBlockList"
+
+    class Where(NamedTuple):
+        host: str
+        port: int
+
+    exc = RuntimeError("failed: password=Kept-Out-1")
+    exc.error_code = Code.INVALID_BLOCK_LIST  # type: ignore[attr-defined]
+    exc.where = Where("h", 1)  # type: ignore[attr-defined]
+    redact_exception(exc)
+    assert exc.error_code is Code.INVALID_BLOCK_LIST  # type: ignore[attr-defined]
+    assert type(exc.where) is Where  # type: ignore[attr-defined]
+    assert str(exc) == "failed: password=***"
+
+
 def test_an_error_created_while_handling_redacts_what_it_will_chain() -> None:
     import traceback
 

@@ -270,9 +270,11 @@ def redact_mapping(value: Any, *, _name: str = "") -> Any:
 
 
 def _redact_value(value: Any) -> Any:
-    if isinstance(value, str):
+    """Plain strings redacted, plain tuples walked; anything else (a ``str`` enum such as an SDK's
+    error code, a named tuple) is left as it is: code may still compare it."""
+    if type(value) is str:
         return redact(value)
-    if isinstance(value, tuple):
+    if type(value) is tuple:
         return tuple(_redact_value(v) for v in value)
     return value
 
@@ -303,7 +305,7 @@ def redact_exception(exc: BaseException | None = None) -> None:
         for name, attr in attrs.items():
             if isinstance(attr, BaseException):
                 pending.append(attr)
-            elif isinstance(attr, str | tuple):
+            elif type(attr) is str or type(attr) is tuple:
                 _set(current, name, _redact_value(attr))
         pending += [current.__cause__, current.__context__]
         if isinstance(current, BaseExceptionGroup):
