@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -34,6 +35,19 @@ class Azurite:
         from azure.storage.blob import BlobServiceClient
 
         return BlobServiceClient.from_connection_string(self.connection_string)
+
+
+def container_sas(container: str) -> str:
+    """A SAS token for ``container`` (read, write, delete, list, create; valid for an hour)."""
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    return generate_container_sas(
+        ACCOUNT,
+        container,
+        account_key=ACCOUNT_KEY,
+        permission=ContainerSasPermissions(read=True, write=True, delete=True, list=True, create=True),
+        expiry=datetime.now(UTC) + timedelta(hours=1),
+    )
 
 
 @pytest.fixture(scope="session")

@@ -266,6 +266,15 @@ def test_bad_odbc_connect_names_the_key_without_showing_it(plugins: PluginManage
     assert "Unclosed-secret" not in str(caught.value)
 
 
+def test_an_attribute_without_equals_is_counted_not_quoted(plugins: PluginManager) -> None:
+    # a password with an unbraced ';' splits into an "attribute" that is a piece of the password
+    with pytest.raises(ConfigurationError) as caught:
+        _room(plugins, main={"backend": "mssql", "odbc_connect": "DSN=x;PWD=ab;Split-secret"})
+    assert caught.value.key == "databases.main.odbc_connect"
+    assert "attribute 3 has no '='" in str(caught.value)
+    assert "Split-secret" not in str(caught.value)
+
+
 # -- ODBC strings and redaction -----------------------------------------------------------------------
 
 

@@ -124,6 +124,79 @@ def test_validation_names_the_key_and_hides_secrets() -> None:
         validate_model(ServerDatabaseSettings, {"backend": "postgres"}, "databases.x")
 
 
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ({"passwrd": "Typo-Secret-1"}, "databases.x.passwrd"),  # a misspelled key may be a secret
+        ({"token": "Unknown-Secret-2"}, "databases.x.token"),
+        ({"user": ["Listed-Secret-3"]}, "databases.x.user"),
+        ({"password": 123456789}, "databases.x.password"),
+        ({"url": 987654321987, "host": None}, "databases.x.url"),
+    ],
+)
+def test_a_configuration_error_never_shows_a_value_that_may_be_secret(raw: dict[str, object], key: str) -> None:
+    import traceback
+
+    with pytest.raises(ConfigurationError) as info:
+        validate_model(ServerDatabaseSettings, {"backend": "postgres", "host": "h", **raw}, "databases.x")
+    assert info.value.key == key
+    shown = "".join(traceback.format_exception(info.value))
+    for value in raw.values():
+        for part in value if isinstance(value, list) else [value]:
+            if part is not None:
+                assert str(part) not in shown
+    assert info.value.__context__ is None  # pydantic's error quotes every input: never chained
+
+
+def test_only_values_no_secret_can_be_are_shown() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        validate_model(PoolSettings, {"size": 0, "pre_ping": "sometimes"}, "databases.main.pool")
+    assert "size: Input should be greater than or equal to 1 (got 0)" in str(info.value)
+    assert "(got 'sometimes')" in str(info.value)  # a bool's field: no secret is typed there
+
+
+def test_secrets_keep_their_exact_value() -> None:
+    s = validate_model(
+        ServerDatabaseSettings,
+        {
+            "backend": " postgres ",
+            "host": " h ",
+            "user": " app ",
+            "password": "  pw with spaces  ",
+            "options": {"sslmode": " require ", "sslpassword": " tls pw "},
+        },
+        "databases.x",
+    )
+    assert s.password is not None and s.password.get_secret_value() == "  pw with spaces  "
+    assert (s.backend, s.host, s.user) == ("postgres", "h", "app")  # everything else is trimmed
+    assert s.options == {"sslmode": "require", "sslpassword": " tls pw "}
+
+
+def test_a_url_that_does_not_parse_is_never_quoted() -> None:
+    import traceback
+
+    from storeroom.sqla.engine import parse_url
+
+    for url, secret in [
+        ("postgresql://app:p@ss:Port-Secret-1@db/app", "Port-Secret-1"),  # SQLAlchemy's "port": Port-Secret-1@db
+        ("postgresql://app:se cret-2 @db:54x/app", "cret-2"),
+    ]:
+        with pytest.raises(ConfigurationError, match="invalid database url") as info:
+            parse_url(url)
+        assert secret not in "".join(traceback.format_exception(info.value))
+        assert info.value.__context__ is None
+
+
+def test_a_value_dynaconf_cannot_parse_is_not_quoted(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import traceback
+
+    monkeypatch.setenv("STOREROOM_DATABASES__MAIN__URL", "@json {Parse-Secret-1")
+    with pytest.raises(ConfigurationError, match=r"\$STOREROOM_DATABASES__MAIN__URL \(@json \.\.\.\)") as info:
+        load_settings()
+    assert "Parse-Secret-1" not in "".join(traceback.format_exception(info.value))
+    assert info.value.__context__ is None
+
+
 def test_server_settings_register_password_for_redaction() -> None:
     from storeroom import redact
 

@@ -11,7 +11,7 @@ from azure.storage.blob import BlobSasPermissions, ContentSettings, generate_blo
 
 from storeroom.config.models import validate_model
 from storeroom.errors import NotSupportedError, ObjectNotFoundError
-from storeroom.logs import get_logger
+from storeroom.logs import redact_loggers
 from storeroom.objects import ObjectInfo
 from storeroom.redaction import redact, register_secret
 from storeroom_azure._clients import make_service
@@ -23,8 +23,9 @@ from storeroom_azure.settings import DEFAULT_BLOCK_SIZE, AzureBlobStorageSetting
 __all__ = ["DEFAULT_CONTENT_TYPE", "AzureBase"]
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
-#: third-party loggers that print request URLs (with SAS signatures) or headers at DEBUG/INFO
-_URL_LOGGERS = ("urllib3.connectionpool", "azure.core.pipeline.policies.http_logging_policy", "aiohttp.client")
+#: third-party logger trees that print request URLs (with SAS signatures) or headers at DEBUG/INFO;
+#: every logger in them is redacted (see storeroom.logs.redact_loggers)
+_SDK_LOGGERS = ("azure", "urllib3", "aiohttp", "requests")
 #: presigned URLs start a little in the past so a client with a slow clock can use them at once
 _CLOCK_SKEW = timedelta(minutes=5)
 
@@ -98,13 +99,12 @@ class AzureBase:
     def _setup(self, name: str, settings: AzureBlobStorageSettings, token_credential: Any) -> None:
         self.name = name
         self.settings = settings
-        for logger in _URL_LOGGERS:  # idempotent: masks registered secrets and sig=... in their records
-            get_logger(logger)
         self._layout = BlobLayout(settings.prefix)
         self._service = make_service(
             self._client_class(), settings, token_credential, aio=self._AIO, **self._transport_options(settings)
         )
         self._container = self._service.get_container_client(settings.container)
+        redact_loggers(*_SDK_LOGGERS)  # after the SDK's imports made its loggers; masks sig=... and secrets
         # DefaultAzureCredential made here is ours to close; a credential object passed in is the caller's.
         self._owned_credential = (
             self._service.credential if settings.credential == "default" and token_credential is None else None

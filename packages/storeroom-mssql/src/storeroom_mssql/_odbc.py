@@ -26,9 +26,10 @@ def parse_odbc(text: str) -> list[tuple[str, str]]:
         if i >= n:
             break
         eq = text.find("=", i)
-        if eq < 0:
+        if eq < 0:  # its text is not quoted: it may be a piece of a password
             raise ConfigurationError(
-                f"odbc_connect: attribute {text[i : i + 20].split(';')[0]!r} has no '='", key="odbc_connect"
+                f"odbc_connect: attribute {len(pairs) + 1} has no '='; write key=value pairs separated by ';'",
+                key="odbc_connect",
             )
         key = text[i:eq].strip()
         i = eq + 1

@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Self
 
 from storeroom.config.models import validate_model
 from storeroom.errors import StorageError
-from storeroom.logs import get_logger
+from storeroom.logs import redact_loggers
 from storeroom.objects import ObjectInfo
 from storeroom.redaction import redact
 from storeroom_s3._errors import S3Target
@@ -17,14 +17,16 @@ from storeroom_s3._metadata import decode_metadata, encode_metadata
 from storeroom_s3._parts import PartPlan, part_size_for_length
 from storeroom_s3.settings import S3StorageSettings
 
-__all__ = ["DEFAULT_CONTENT_TYPE", "DELETE_BATCH", "S3Base", "delete_failure"]
+__all__ = ["DEFAULT_CONTENT_TYPE", "DELETE_BATCH", "SDK_LOGGERS", "S3Base", "delete_failure"]
 
 #: S3 would store "binary/octet-stream" when none is sent; storeroom reports the standard name
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 #: DeleteObjects takes at most 1,000 keys per request
 DELETE_BATCH = 1000
-#: botocore loggers that print request headers (Authorization, X-Amz-Security-Token) at DEBUG
-_SDK_LOGGERS = ("botocore.endpoint", "botocore.auth")
+#: the SDK's logger trees: at DEBUG they print request headers (Authorization, X-Amz-Security-Token:
+#: botocore.endpoint, botocore.auth), the endpoint with its userinfo (botocore.regions), responses
+#: (botocore.parsers) ... Every logger in them is redacted (see storeroom.logs.redact_loggers).
+SDK_LOGGERS = ("botocore", "aiobotocore", "s3transfer", "urllib3", "aiohttp")
 
 
 def delete_failure(errors: list[tuple[str, str, str]], deleted: int) -> StorageError:
@@ -66,8 +68,7 @@ class S3Base:
             raise TypeError("pass either settings=... or bucket and keyword options, not both")
         self.name = name
         self.settings = settings
-        for logger in _SDK_LOGGERS:  # idempotent: masks the registered credentials in their records
-            get_logger(logger)
+        redact_loggers(*SDK_LOGGERS)  # again once a client is made: the SDK adds loggers as it imports
         self.keys = KeyMap(settings.prefix)
         self.target = S3Target(settings.bucket, redact(settings.endpoint_url) if settings.endpoint_url else None)
 

@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from storeroom.errors import InvalidRangeError, ObjectExistsError, ObjectNotFoundError
+from storeroom.logs import redact_loggers
 from storeroom.objects import ObjectInfo
 from storeroom.storage import AsyncObjectStorage
 from storeroom.streams import AsyncByteSource
-from storeroom_s3._base import S3Base, delete_failure
+from storeroom_s3._base import SDK_LOGGERS, S3Base, delete_failure
 from storeroom_s3._client import client_kwargs, config_kwargs
 from storeroom_s3._errors import error_code, s3_errors
 from storeroom_s3._gate import KeyedLocks
@@ -55,6 +56,7 @@ class AsyncS3Storage(S3Base, AsyncObjectStorage):
                     "s3", config=AioConfig(**config_kwargs(self.settings)), **client_kwargs(self.settings)
                 )
                 client = await stack.enter_async_context(maker)
+                redact_loggers(*SDK_LOGGERS)  # the loggers of the modules the SDK imported to make it
                 try:
                     if self.settings.create_bucket:
                         await self._ensure_bucket(client)

@@ -9,7 +9,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from storeroom.config.models import Size, StorageSettings
 from storeroom.keys import validate_prefix
-from storeroom.redaction import register_secret
+from storeroom.redaction import register_secret, register_url_password
 from storeroom_s3._parts import DEFAULT_PART_SIZE, MAX_PART_SIZE, MIN_PART_SIZE
 
 __all__ = ["S3StorageSettings"]
@@ -79,6 +79,8 @@ class S3StorageSettings(StorageSettings):
     @field_validator("endpoint_url")
     @classmethod
     def _endpoint(cls, value: str | None) -> str | None:
+        if value is not None:
+            register_url_password(value)  # userinfo (http://user:password@host) is a secret too
         if value is not None and not re.match(r"^https?://[^/\s]+", value):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/") if value else value

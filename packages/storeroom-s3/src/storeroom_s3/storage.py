@@ -9,10 +9,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 from storeroom.errors import InvalidRangeError, ObjectExistsError, ObjectNotFoundError
+from storeroom.logs import redact_loggers
 from storeroom.objects import ObjectInfo
 from storeroom.storage import ObjectStorage
 from storeroom.streams import ByteSource
-from storeroom_s3._base import S3Base, delete_failure
+from storeroom_s3._base import SDK_LOGGERS, S3Base, delete_failure
 from storeroom_s3._client import client_kwargs, config_kwargs
 from storeroom_s3._errors import error_code, s3_errors
 from storeroom_s3._gate import KeyedLocks
@@ -61,6 +62,7 @@ class S3Storage(S3Base, ObjectStorage):
         client = session.create_client(
             "s3", config=Config(**config_kwargs(self.settings)), **client_kwargs(self.settings)
         )
+        redact_loggers(*SDK_LOGGERS)  # the loggers of the modules the SDK imported to make it
         if self.settings.create_bucket:
             self._ensure_bucket(client)
         return client

@@ -3,7 +3,9 @@
 Every failure a user can act on is one of these classes, so callers can catch a
 family (``StorageError``) or one precise case (``ObjectExistsError``) without
 knowing which backend raised it. Driver and SDK exceptions are translated by the
-plugins and chained as ``__cause__``; messages pass through :func:`storeroom.redact`.
+plugins and chained as ``__cause__``; messages pass through :func:`storeroom.redact`, and
+so does the text of the exception being handled when one is created (what it will chain as
+``__cause__`` / ``__context__``, see :func:`storeroom.redaction.redact_exception`).
 """
 
 from __future__ import annotations
@@ -49,8 +51,9 @@ class StoreroomError(Exception):
 
     def __init__(self, message: str = "", **context: Any) -> None:
         # Imported late: redaction is cheap but keeps this module dependency-free.
-        from storeroom.redaction import redact
+        from storeroom.redaction import redact, redact_exception
 
+        redact_exception()  # raised in an ``except`` block, this error chains it: no secret in its text
         message = redact(message)
         super().__init__(message)
         self.message = message

@@ -6,7 +6,7 @@ import logging
 
 from storeroom.redaction import redact
 
-__all__ = ["RedactingFilter", "get_logger"]
+__all__ = ["RedactingFilter", "get_logger", "redact_loggers"]
 
 
 class RedactingFilter(logging.Filter):
@@ -30,3 +30,19 @@ def get_logger(name: str) -> logging.Logger:
     if _FILTER not in logger.filters:
         logger.addFilter(_FILTER)
     return logger
+
+
+def redact_loggers(*names: str) -> None:
+    """Redact the records of each named logger and of every logger below it that exists now.
+
+    A logger's filters see only the records logged on that very logger, not its children's:
+    ``botocore``'s filter would miss ``botocore.regions``. So every descendant gets one too.
+    An SDK creates its loggers as it imports its modules: call this again once a client is
+    made (idempotent), and the loggers created meanwhile are covered as well.
+    """
+    manager = logging.Logger.manager
+    for name in names:
+        get_logger(name)
+        prefix = name + "."
+        for existing in [n for n in list(manager.loggerDict) if n.startswith(prefix)]:
+            get_logger(existing)

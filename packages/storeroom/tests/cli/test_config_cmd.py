@@ -165,3 +165,20 @@ def test_an_unknown_namespace_fails_config_but_no_validate_shows_it(
     shown = runner.invoke(app, ["--settings", str(settings), "config", "--no-validate", "--json"])
     assert shown.exit_code == 0, shown.output
     assert json.loads(shown.stdout)["storage"] == {"files": {"root": "/srv/objects"}}
+
+
+def test_no_validate_masks_every_secret_however_written(
+    app: StoreroomGroup, runner: CliRunner, write_settings: Callable[..., Path]
+) -> None:
+    secrets = ["Slash/Pa55", "Space Pa55", "P@ss:Pa55", "AKIAKEYID12345", "Typo-Pa55"]
+    settings = write_settings(
+        '[default.databases.a]\nbackend = "postgres"\nurl = "postgresql://u:Slash/Pa55@db/app"\n'
+        '[default.databases.b]\nbackend = "postgres"\nurl = "postgresql://u:Space Pa55@db/app"\n'
+        '[default.databases.c]\nbackend = "postgres"\nurl = "postgresql://u:P@ss:Pa55@db:5432/app"\n'
+        '[default.storages.s3]\nbackend = "s3"\naccess_key_id = "AKIAKEYID12345"\npasswrd = "Typo-Pa55"\n'
+    )
+    for flags in ([], ["--json"]):
+        result = runner.invoke(app, ["--settings", str(settings), "config", "--no-validate", *flags])
+        assert result.exit_code == 0, result.output
+        assert not [s for s in secrets if s in result.stdout]
+        assert result.stdout.count("postgresql://u:***@db") == 3

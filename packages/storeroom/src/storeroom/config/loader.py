@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ __all__ = [
 ENVVAR_PREFIX = "STOREROOM"
 DEFAULT_SETTINGS_FILES = ("config/settings.toml", "config/.secrets.toml")
 NAMESPACES = ("databases", "storages", "policies")
+_DYNACONF_TOKEN = re.compile(r"\s*(@[A-Za-z_]+)")
 
 #: used for a namespace the configuration leaves empty: no server needed
 EMBEDDED_DEFAULT: dict[str, dict[str, dict[str, Any]]] = {
@@ -153,6 +155,26 @@ def _check_environment_names(files: Sequence[str]) -> None:
                 )
 
 
+def _read_failure(exc: Exception) -> str:
+    """What went wrong reading the settings, without any value (it may be a secret).
+
+    TOML syntax errors give only a position, and OS errors a file name: those are shown. Any
+    other error (``@int abc``, ``@json {``, ``@format {this.x}``) quotes the value it could not
+    parse, so only its kind is shown, with the variables holding a Dynaconf ``@`` token.
+    """
+    if type(exc).__name__ == "TOMLDecodeError":
+        return f"TOML syntax error: {exc}"
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or type(exc).__name__}: {exc.filename}"
+    tokens = sorted(
+        f"${name} ({token[1]} ...)"
+        for name, value in os.environ.items()
+        if name.startswith(f"{ENVVAR_PREFIX}_") and (token := _DYNACONF_TOKEN.match(value))
+    )
+    where = f"; check {', '.join(tokens)}" if tokens else "; check the values written with a Dynaconf @ token"
+    return f"a value could not be parsed ({type(exc).__name__}; the value is not shown, it may be a secret){where}"
+
+
 def load_settings(
     settings_files: Sequence[str | os.PathLike[str]] | None = None,
     *,
@@ -178,6 +200,7 @@ def load_settings(
         if missing:
             raise ConfigurationError(f"settings file not found: {', '.join(missing)}", key="settings_files")
     recorder = LayerRecorder()
+    failure: str | None = None
     try:
         settings = Dynaconf(
             envvar_prefix=ENVVAR_PREFIX,
@@ -196,8 +219,10 @@ def load_settings(
         raw = settings.as_dict()
     except ConfigurationError:
         raise
-    except Exception as exc:  # a TOML syntax error, an unreadable file ...
-        raise ConfigurationError(f"could not read settings ({', '.join(files)}): {exc}", key="settings_files") from exc
+    except Exception as exc:  # noqa: BLE001 - a TOML syntax error, an unreadable file, an unparsable value ...
+        failure = _read_failure(exc)
+    if failure is not None:  # raised unchained: Dynaconf's errors quote the values they could not parse
+        raise ConfigurationError(f"could not read settings ({', '.join(files)}): {failure}", key="settings_files")
     ours = _ours(recorder)
     lowered: dict[str, Any] = _lower_keys({k: v for k, v in raw.items() if str(k).lower() in ours})
     replace_lists(lowered, recorder)

@@ -7,7 +7,8 @@ class's ``settings_model`` at it.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar, get_args
+from types import UnionType
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -20,10 +21,11 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 
 from storeroom._spelling import did_you_mean
 from storeroom.errors import ConfigurationError
-from storeroom.redaction import is_secret_name, redact, register_secret
+from storeroom.redaction import is_secret_name, register_secret, register_url_password
 from storeroom.sizes import parse_size
 
 __all__ = [
@@ -60,17 +62,37 @@ def _wants_number(annotation: Any) -> bool:
     return bool(args) and bool not in args and any(_wants_number(a) for a in args if a is not type(None))
 
 
+def _holds_secret(name: str, annotation: Any) -> bool:
+    """A ``SecretStr`` field (also ``SecretStr | None``) or one whose name says it is a secret."""
+    return is_secret_name(name) or annotation is SecretStr or any(_holds_secret("", a) for a in get_args(annotation))
+
+
+def _strip(value: Any, secret: bool = False) -> Any:
+    """Surrounding whitespace off every string, except a secret's: a password keeps its exact value."""
+    if isinstance(value, str):
+        return value if secret else value.strip()
+    if isinstance(value, list):
+        return [_strip(v, secret) for v in value]
+    if isinstance(value, dict):
+        return {k: _strip(v, secret or is_secret_name(str(k))) for k, v in value.items()}
+    return value
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_bool_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
-        """``size = true`` is not 1: pydantic's lax mode would take a bool for an int or float."""
-        field = cls.model_fields.get(info.field_name or "")
-        if isinstance(value, bool) and field is not None and _wants_number(field.annotation):
+    def _tidy(cls, value: Any, info: ValidationInfo) -> Any:
+        """Strip whitespace from strings but secrets; ``size = true`` is not 1 (pydantic's lax mode
+        would take a bool for an int or float)."""
+        name = info.field_name or ""
+        field = cls.model_fields.get(name)
+        if field is None:
+            return value
+        if isinstance(value, bool) and _wants_number(field.annotation):
             raise ValueError("expected a number, not true/false")
-        return value
+        return _strip(value, _holds_secret(name, field.annotation))
 
 
 class PoolSettings(_Strict):
@@ -119,20 +141,8 @@ class ServerDatabaseSettings(DatabaseSettings):
         if self.password is not None:
             register_secret(self.password.get_secret_value())
         if self.url:
-            _register_url_password(self.url)
+            register_url_password(self.url)
         return self
-
-
-def _register_url_password(url: str) -> None:
-    from urllib.parse import unquote, urlsplit
-
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        return
-    if password:
-        register_secret(password)
-        register_secret(unquote(password))
 
 
 class PolicySettings(_Strict):
@@ -168,46 +178,72 @@ class PolicySettings(_Strict):
 
 
 def _describe(error: dict[str, Any], prefix: str, model: type[BaseModel] | None = None) -> str:
-    loc = ".".join(str(p) for p in error.get("loc", ()) if p != "__root__")
+    """``key: problem``, never the value unless it cannot be a secret (see :func:`_shown_value`)."""
+    loc_parts = [str(p) for p in error.get("loc", ()) if p != "__root__"]
+    loc = ".".join(loc_parts)
     key = f"{prefix}.{loc}" if loc else prefix
     msg = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-    shown = ""
-    if "input" in error and not any(is_secret_name(str(p)) for p in error.get("loc", ())):
-        value = error["input"]
-        if isinstance(value, str | int | float | bool) and loc:
-            shown = f" (got {redact(repr(value))})"
     if error.get("type") == "extra_forbidden":
-        loc_parts = [str(p) for p in error.get("loc", ())]
         hint = did_you_mean(loc_parts[-1], _known_keys(model, loc_parts[:-1])) if model and loc_parts else ""
-        msg = "unknown key" + (hint or "; check the spelling or the backend's documented keys")
-    return f"{key}: {msg}{shown}"
+        return f"{key}: unknown key" + (hint or "; check the spelling or the backend's documented keys")
+    return f"{key}: {msg}{_shown_value(error, loc_parts, model)}"
 
 
-def _known_keys(model: type[BaseModel], path: list[str]) -> list[str]:
-    """The keys ``model`` accepts at ``path`` (nested models followed, Optional unwrapped)."""
+def _shown_value(error: dict[str, Any], loc_parts: list[str], model: type[BaseModel] | None) -> str:
+    """`` (got 'lots')`` for a value no secret can be: under a key the model declares, that names no
+    secret, whose type is a number, true/false or a fixed choice.
+
+    Any other value stays out of the message: a string may be a secret, a misspelled key
+    (``passwrd``) cannot be known not to be one, and a URL may hold a password.
+    """
+    value = error.get("input")
+    if not isinstance(value, str | int | float) or not loc_parts or model is None:
+        return ""
+    field = _fields_at(model, loc_parts[:-1]).get(loc_parts[-1])
+    if field is None or any(is_secret_name(p) for p in loc_parts) or not _cannot_be_secret(field.annotation):
+        return ""
+    shown = repr(value)
+    return f" (got {shown if len(shown) <= 40 else shown[:36] + '...'})"
+
+
+def _cannot_be_secret(annotation: Any) -> bool:
+    """A number, true/false or a ``Literal`` choice (also ``X | None``): nobody types a secret there."""
+    if annotation in (int, float, bool) or get_origin(annotation) is Literal:
+        return True
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    return get_origin(annotation) in (Union, UnionType) and bool(args) and all(_cannot_be_secret(a) for a in args)
+
+
+def _fields_at(model: type[BaseModel], path: list[str]) -> dict[str, FieldInfo]:
+    """The fields ``model`` declares at ``path`` (nested models followed, Optional unwrapped)."""
     current: Any = model
     for part in path:
         fields = getattr(current, "model_fields", None)
         if not fields or part not in fields:
-            return []
+            return {}
         current = next(
             (t for t in (fields[part].annotation, *get_args(fields[part].annotation)) if hasattr(t, "model_fields")),
             None,
         )
-    fields = getattr(current, "model_fields", None) or {}
-    return [field.alias or name for name, field in fields.items()]
+    return dict(getattr(current, "model_fields", None) or {})
+
+
+def _known_keys(model: type[BaseModel], path: list[str]) -> list[str]:
+    """The keys ``model`` accepts at ``path``."""
+    return [field.alias or name for name, field in _fields_at(model, path).items()]
 
 
 def validate_model(model: type[M], raw: Any, key: str) -> M:
     """Validate ``raw`` against ``model``; raise ConfigurationError naming each bad key."""
     if not isinstance(raw, dict):
         raise ConfigurationError(f"{key}: expected a table of settings, got {type(raw).__name__}", key=key)
+    # Raised outside the ``except`` blocks: chained, pydantic's error would carry every input
+    # value (a misspelled password's too) along as ``__context__``.
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        lines = [_describe(dict(e), key, model) for e in errors]
-        first = lines[0].split(":", 1)[0] if lines else key
-        raise ConfigurationError("invalid settings: " + "; ".join(lines), key=first) from None
+        lines = [_describe(dict(e), key, model) for e in exc.errors(include_url=False)]
+        error = ConfigurationError("invalid settings: " + "; ".join(lines), key=lines[0].split(":", 1)[0])
     except ConfigurationError as exc:
-        raise ConfigurationError(f"{key}: {exc.message}", key=key) from None
+        error = ConfigurationError(f"{key}: {exc.message}", key=key)
+    raise error

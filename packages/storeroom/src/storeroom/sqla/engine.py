@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import QueuePool
 
 from storeroom.errors import ConfigurationError
-from storeroom.redaction import redact, register_secret
+from storeroom.redaction import redact, register_secret, register_url_password
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -41,14 +41,24 @@ QUEUE_POOL_OPTIONS = ("pool_size", "max_overflow", "pool_timeout", "pool_use_lif
 
 
 def parse_url(url: str | URL) -> URL:
-    """A SQLAlchemy URL; its password is registered for redaction at once."""
+    """A SQLAlchemy URL; its password is registered for redaction at once.
+
+    A URL that does not parse is never quoted, nor is SQLAlchemy's error chained: either may
+    hold the password, or a piece of it when an unencoded ``@`` or ``:`` split it wrongly.
+    """
+    if isinstance(url, str):
+        register_url_password(url)
     try:
         parsed = make_url(url)
-    except (sa_exc.ArgumentError, ValueError) as exc:
-        raise ConfigurationError(f"invalid database url {redact(url)!r}: {redact(exc)}", key="url") from None
-    if parsed.password:
-        register_secret(str(parsed.password))
-    return parsed
+    except ValueError:  # int() of the port
+        problem = "the port is not a number (a password holding '@' or ':' must be percent-encoded)"
+    except sa_exc.ArgumentError:
+        problem = "expected scheme://user:password@host:port/database"
+    else:
+        if parsed.password:
+            register_secret(str(parsed.password))
+        return parsed
+    raise ConfigurationError(f"invalid database url (not shown: it may hold a password): {problem}", key="url")
 
 
 def display_url(url: URL) -> str:
