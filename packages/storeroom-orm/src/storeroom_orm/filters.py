@@ -63,6 +63,8 @@ class Condition(Filter):
     def shape(self) -> tuple[Any, ...]:
         if self.op in ("in", "not_in"):
             return (self.field, self.op, len(self.value))
+        if self.op == "is_null":
+            return (self.field, self.op, bool(self.value))
         return (self.field, self.op)
 
     def values(self) -> Iterator[tuple[str, str, Any]]:

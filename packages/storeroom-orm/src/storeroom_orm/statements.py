@@ -842,6 +842,8 @@ def _field_adapter(model: type[Model], name: str) -> TypeAdapter[Any]:
     from typing import Annotated
 
     info = model.model_fields[name]
+    if not info.metadata:
+        return TypeAdapter(info.annotation)
     return TypeAdapter(Annotated[info.annotation, *info.metadata])  # type: ignore[arg-type]
 
 
