@@ -107,5 +107,3 @@ class OrmEnv:
         self.metadata.drop_all(self.sync_database.engine)
         self.run(self.database.close()) if self.side == "async" else self.database.close()
         self.sync_database.close()
-
-
