@@ -245,6 +245,20 @@ class Builder(Generic[M]):
         if rls and self.info.multi_tenant:
             yield Query(SET_TENANT, {"_tenant": ",".join(scope.read or ())}, "value")
 
+    def _write_lock(self) -> Iterator[Query]:
+        """Before a read-then-write on SQLite: take the write lock first.
+
+        Two deferred transactions that both read and then both write deadlock on SQLite
+        ("database is locked" at once, whatever the busy timeout). An UPDATE matching no row
+        still takes the lock (waiting up to the busy timeout), as ``SELECT ... FOR UPDATE``
+        serializes the same read-then-write on the other dialects.
+        """
+        if self.family == "sqlite":
+            statement = self._shape(
+                ("write_lock",), lambda: sa.update(self.table).values({self.c.id: self.c.id}).where(sa.false())
+            )
+            yield Query(statement, {}, "rowcount")
+
     # -- reading ---------------------------------------------------------------------------
 
     def rows_to_models(self, rows: list[dict[str, Any]]) -> list[M]:
@@ -577,6 +591,7 @@ class Builder(Generic[M]):
 
         def steps() -> Generator[Any, Any, Any]:
             yield from self._prelude(scope, rls)
+            yield from self._write_lock()
             row = yield Query(select, select_params, "one")
             if row is None:
                 return None
