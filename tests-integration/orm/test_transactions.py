@@ -31,23 +31,32 @@ def test_a_failed_transaction_rolls_the_rows_back(orm: OrmEnv, define: Any) -> N
     if orm.side == "sync":
         repo = Repository(Note, orm.database, tenant="acme")
         kept = repo.create(Note(title="kept"))
-        with pytest.raises(Boom), orm.database.transaction():
-            repo.create(Note(title="gone"))
-            repo.update(kept.id, qty=5)  # a multi-statement operation joins without a savepoint
-            assert repo.count() == 2
-            raise Boom
+
+        def fail() -> None:
+            with orm.database.transaction():
+                repo.create(Note(title="gone"))
+                repo.update(kept.id, qty=5)  # a multi-statement operation joins without a savepoint
+                assert repo.count() == 2
+                raise Boom
+
+        with pytest.raises(Boom):
+            fail()
         assert [n.title for n in repo.list()] == ["kept"] and repo.get(kept.id).qty == 0
         return
 
     async def scenario() -> None:
         repo = AsyncRepository(Note, orm.database, tenant="acme")
         kept = await repo.create(Note(title="kept"))
-        with pytest.raises(Boom):
+
+        async def fail() -> None:
             async with orm.database.transaction():
                 await repo.create(Note(title="gone"))
                 await repo.update(kept.id, qty=5)
                 assert await repo.count() == 2
                 raise Boom
+
+        with pytest.raises(Boom):
+            await fail()
         assert [n.title for n in await repo.list()] == ["kept"]
         assert (await repo.get(kept.id)).qty == 0
 
@@ -69,10 +78,15 @@ def test_a_failed_unit_of_work_removes_rows_and_objects(orm: OrmEnv, define: Any
     if orm.side == "sync":
         with Storeroom.from_settings(settings) as room:
             repo = Repository(Note, room.database("main"))
-            with tenant("acme"), pytest.raises(Boom), room.unit_of_work(database="main", journal=False) as uow:
-                uow.put("files", "notes/a.txt", b"a")
-                repo.create(Note(title="a"))
-                raise Boom
+
+            def fail() -> None:
+                with tenant("acme"), room.unit_of_work(database="main", journal=False) as uow:
+                    uow.put("files", "notes/a.txt", b"a")
+                    repo.create(Note(title="a"))
+                    raise Boom
+
+            with pytest.raises(Boom):
+                fail()
             with tenant("acme"):
                 assert repo.count() == 0
             assert not room.storage("files").exists("notes/a.txt")
@@ -86,11 +100,15 @@ def test_a_failed_unit_of_work_removes_rows_and_objects(orm: OrmEnv, define: Any
     async def scenario() -> None:
         async with Storeroom.from_settings(settings) as room:
             repo = AsyncRepository(Note, room.async_database("main"), tenant="acme")
-            with pytest.raises(Boom):
+
+            async def fail() -> None:
                 async with room.async_unit_of_work(database="main", journal=False) as uow:
                     await uow.put("files", "notes/a.txt", b"a")
                     await repo.create(Note(title="a"))
                     raise Boom
+
+            with pytest.raises(Boom):
+                await fail()
             assert await repo.count() == 0
             assert not await room.async_storage("files").exists("notes/a.txt")
 
