@@ -102,7 +102,7 @@ def _install(tmp_path_factory: pytest.TempPathFactory, house: Wheelhouse, extras
 
 @pytest.fixture(scope="session")
 def installed(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Wheelhouse) -> Installed:
-    return _install(tmp_path_factory, wheelhouse, "sqlite,local")
+    return _install(tmp_path_factory, wheelhouse, "sqlite,local,orm")
 
 
 @pytest.fixture(scope="session")

@@ -39,8 +39,8 @@ class Index:
     """A table index: composite (several columns), partial (``where=``), expression
     (a SQL string among the columns), or dialect-specific (``using="gin"``, ``include=``).
 
-    ``where``, ``using`` and ``include`` apply where the dialect has them (PostgreSQL and
-    SQLite take ``where``; PostgreSQL ``using``/``include``; SQL Server ``where``/``include``).
+    ``where`` applies on PostgreSQL, SQLite and SQL Server (elsewhere the index is full); an
+    index with ``using`` or ``include`` is PostgreSQL's and is created there only.
     """
 
     name: str

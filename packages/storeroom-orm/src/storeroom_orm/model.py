@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -62,13 +63,24 @@ SYSTEM_FIELDS = (
 )
 
 
+_ZERO = dt.timedelta(0)
+
+
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    """Aware datetimes become UTC; naive ones are refused (their zone would be a guess)."""
+    """Aware datetimes become UTC; naive ones are refused (their zone would be a guess).
+
+    Runs for every datetime read too, so the common cases are cheap: already UTC, or a
+    zero-offset zone (psycopg's ``Etc/UTC``, pydantic's ``+00:00``) relabelled as UTC.
+    """
     if value is None:
         return None
-    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+    tz = value.tzinfo
+    if tz is dt.UTC:
+        return value
+    offset = None if tz is None else tz.utcoffset(value)
+    if offset is None:
         raise ValueError("naive datetime: pass a timezone-aware datetime (it is stored in UTC)")
-    return value if value.tzinfo is dt.UTC else value.astimezone(dt.UTC)
+    return value.replace(tzinfo=dt.UTC) if offset == _ZERO else value.astimezone(dt.UTC)
 
 
 UTC_VALIDATOR = AfterValidator(_utc)
@@ -176,8 +188,11 @@ class ModelMeta(ModelMetaclass):
         namespace["id"] = pydantic.Field(default_factory=uuid7)
         for name, (_, default) in system.items():
             namespace[name] = default
+        # pydantic takes its caller's frame for forward references, which here is this
+        # metaclass; the class body's own namespace is the frame above it
+        defining = sys._getframe(1).f_locals
         cls = super().__new__(mcs, cls_name, bases, namespace, **kwargs)
-        _require_utc(cls)
+        _require_utc(cls, defining)
         target = metadata if metadata is not None else globals()["metadata"]
         info = _build_info(cls, table, schema, bool(multi_tenant), bool(soft_delete), temporal, target)
         cls.__orm__ = info  # type: ignore[attr-defined]
@@ -185,8 +200,14 @@ class ModelMeta(ModelMetaclass):
         return cls
 
 
-def _require_utc(cls: Any) -> None:
-    """Every datetime field refuses naive values and holds UTC (one rebuild at definition)."""
+def _require_utc(cls: Any, defining: dict[str, Any]) -> None:
+    """Every datetime field refuses naive values and holds UTC (one rebuild at definition).
+
+    The rebuild also resolves annotations that name types local to the defining function
+    (``from __future__ import annotations``), which pydantic could not see from here.
+    """
+    if not cls.__pydantic_complete__:
+        cls.model_rebuild(force=True, _types_namespace=defining)
     changed = False
     for info in cls.model_fields.values():
         base, _ = unwrap_optional(info.annotation)
@@ -194,7 +215,11 @@ def _require_utc(cls: Any) -> None:
             info.metadata.append(UTC_VALIDATOR)
             changed = True
     if changed:
-        cls.model_rebuild(force=True)
+        cls.model_rebuild(force=True, _types_namespace=defining)
+    for info in cls.model_fields.values():  # the rebuild may make new FieldInfos: check it held
+        base, _ = unwrap_optional(info.annotation)
+        if isinstance(base, type) and issubclass(base, dt.datetime) and UTC_VALIDATOR not in info.metadata:
+            raise ConfigurationError(f"{cls.__name__}: could not attach the UTC check to its datetime fields")
 
 
 def _fk_target(spec: ColumnSpec) -> tuple[str, str]:
@@ -343,8 +368,9 @@ def _add_index(model: str, table: sa.Table, index: Index, multi_tenant: bool) ->
         options["postgresql_using"] = index.using
     if index.include:
         options["postgresql_include"] = list(index.include)
-        options["mssql_include"] = list(index.include)
-    sa.Index(index.name, *parts, unique=index.unique, _table=table, **options)
+    made = sa.Index(index.name, *parts, unique=index.unique, _table=table, **options)
+    if index.using or index.include:
+        made.ddl_if(dialect="postgresql")  # an access method or INCLUDE list means PostgreSQL's index
 
 
 class Model(pydantic.BaseModel, metaclass=ModelMeta):

@@ -858,7 +858,7 @@ def _field_adapter(model: type[Model], name: str) -> TypeAdapter[Any]:
 
     info = model.model_fields[name]
     if not info.metadata:
-        return TypeAdapter(info.annotation)
+        return TypeAdapter(info.annotation)  # type: ignore[arg-type]
     return TypeAdapter(Annotated[info.annotation, *info.metadata])  # type: ignore[arg-type]
 
 

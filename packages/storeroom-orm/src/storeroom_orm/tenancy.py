@@ -47,7 +47,12 @@ def check_tenant_id(value: object) -> str:
 
 
 def _tenants_of(value: str | Sequence[str]) -> tuple[str, ...]:
-    values = (value,) if isinstance(value, str) else tuple(value)
+    if isinstance(value, str):
+        values: tuple[object, ...] = (value,)
+    elif isinstance(value, list | tuple):
+        values = tuple(value)
+    else:
+        raise TenantError(f"a tenant is a string or a list of strings, got {type(value).__name__}")
     if not values:
         raise TenantError("tenant() needs at least one tenant id")
     checked = tuple(dict.fromkeys(check_tenant_id(v) for v in values))
