@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -138,12 +138,22 @@ class Codec:
         convert = self.encoders.get(column)
         return value if convert is None else convert(value)
 
-    def encode_row(self, row: dict[str, Any], bulk: bool = False) -> dict[str, Any]:
-        """``row`` with its values converted in place (and returned)."""
+    def encode_row(
+        self, row: dict[str, Any], bulk: bool = False, done: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """``row`` with its values converted in place (and returned).
+
+        ``done``: columns whose encoded value is already known (the same timestamp for every
+        row of a bulk insert): set as given instead of encoded again per row.
+        """
         for column, convert in (self.bulk_encoders if bulk else self.encoders).items():
+            if done is not None and column in done:
+                continue
             value = row.get(column)
             if value is not None:
                 row[column] = convert(value)
+        if done:
+            row.update(done)
         return row
 
     def decode_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -563,7 +563,9 @@ class Builder(Generic[M]):
         now = _now()
         columns = self.info.columns
         encode_row = self.codec.encode_row
-        rows = [encode_row(self._new_row(scope, self._instance(item), now, actor), bulk=True) for item in items]
+        stamp = self.codec.encode("created_at", now)
+        done = {"created_at": stamp, "updated_at": stamp}  # encoded once, not per row
+        rows = [encode_row(self._new_row(scope, self._instance(item), now, actor), True, done) for item in items]
         if not rows:
             return Plan(_constant(0), False)
 
