@@ -537,3 +537,25 @@ def test_models_without_tenancy(orm: OrmEnv, define: Any) -> None:
     with tenant("acme"):
         assert [c.code for c in repo.list()] == ["CH"]
     assert repo.upsert(Country(code="CH"), on=("code",)).code == "CH"
+
+
+def test_server_defaults_computed_fields_and_default_factories(orm: OrmEnv, define: Any) -> None:
+    class Ticket(Model, **define("ticket")):
+        title: str = Field(max_length=50)
+        code: str | None = Field(None, max_length=10, server_default="NEW")
+        token: str = Field(default_factory=lambda: uuid.uuid4().hex, max_length=32)
+
+        @pydantic.computed_field  # type: ignore[prop-decorator]
+        @property
+        def shout(self) -> str:
+            return self.title.upper()
+
+    orm.create_all()
+    repo = orm.repo(Ticket, tenant="acme")
+    made = repo.create(Ticket(title="a"))
+    assert made.code == "NEW"  # the server's default, read back
+    assert repo.create(Ticket(title="b", code=None)).code is None  # given explicitly: stored as given
+    assert repo.get(made.id).token == made.token and made.shout == "A"
+    changed = repo.update(made.id, title="z")
+    assert changed.token == made.token and changed.code == "NEW" and changed.shout == "Z"
+    assert repo.get(made.id).token == made.token

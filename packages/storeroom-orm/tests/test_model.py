@@ -155,6 +155,7 @@ def _documents() -> Any:
             Index("documents_live_status", "status", where="deleted_at IS NULL"),
             Index("documents_meta", "meta", using="gin"),
             Index("documents_title_unique", "title", unique=True),
+            Index("documents_title_lower", "lower(title)"),
         )
 
     return Document
@@ -184,5 +185,7 @@ def test_ddl_for_every_dialect(dialect: str) -> None:
     }[dialect]
     for fragment in expected_types:
         assert fragment in table
+    expression = str(CreateIndex(indexes["documents_title_lower"]).compile(dialect=compiled))
+    assert "(lower(title))" in expression
     gin = indexes["documents_meta"]
     assert gin._ddl_if is not None and gin._ddl_if.dialect == "postgresql"  # created on PostgreSQL only
