@@ -7,15 +7,19 @@ timestamps, two actors): 11 columns.
 
 from __future__ import annotations
 
+import argparse
+import tempfile
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
 from storeroom_orm import Field, Model
 
-__all__ = ["SQL_COLUMNS", "bench_model", "make_items", "sqlmodel_class"]
+__all__ = ["SQL_COLUMNS", "bench_model", "each_backend", "make_items", "parser", "sqlmodel_class"]
 
 SQL_COLUMNS = (
     "id",
@@ -84,3 +88,27 @@ def sqlmodel_class(table: str) -> Any:
         "updated_by": None,
     }
     return type("SMItem", (SQLModel,), namespace, table=True)
+
+
+R = TypeVar("R")
+
+
+def parser(doc: str, rounds: int) -> argparse.ArgumentParser:
+    """The options every ORM benchmark takes; each adds its own sizes."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--backend", choices=("postgres", "sqlite", "all"), default="all")
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    return parser
+
+
+def each_backend(args: argparse.Namespace, run: Callable[[str, str], R]) -> dict[str, R]:
+    """``run(backend, url)`` for PostgreSQL and/or SQLite (a file in a temporary folder)."""
+    results: dict[str, R] = {}
+    with tempfile.TemporaryDirectory(prefix="storeroom-bench-") as tmp:
+        for backend in ("postgres", "sqlite") if args.backend == "all" else (args.backend,):
+            url = args.postgres_url if backend == "postgres" else f"sqlite:///{Path(tmp) / 'bench.db'}"
+            results[backend] = run(backend, url)
+    print()
+    return results

@@ -13,19 +13,16 @@ Targets: ORM <= 1.3x raw COPY, and >= 20x faster than SQLModel.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import sqlite3
 import sys
-import tempfile
 import uuid
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from _common import report, rotate, timed
-from _orm_common import SQL_COLUMNS, bench_model, make_items, sqlmodel_class
+from _orm_common import SQL_COLUMNS, bench_model, each_backend, make_items, parser as _parser, sqlmodel_class
 from storeroom_orm import Repository
 
 COPY_TARGET = 1.3
@@ -145,22 +142,12 @@ def run(backend: str, url: str, n: int, rounds: int, sqlmodel_rows: int) -> dict
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", choices=("postgres", "sqlite", "all"), default="all")
+    parser = _parser(__doc__, rounds=5)
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--sqlmodel-rows", type=int, default=10_000)
-    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     args = parser.parse_args(argv)
+    results = each_backend(args, lambda backend, url: run(backend, url, args.rows, args.rounds, args.sqlmodel_rows))
     ok = True
-    with tempfile.TemporaryDirectory(prefix="storeroom-bench-") as tmp:
-        backends = ("postgres", "sqlite") if args.backend == "all" else (args.backend,)
-        results = {}
-        for backend in backends:
-            url = args.postgres_url if backend == "postgres" else f"sqlite:///{Path(tmp) / 'bench.db'}"
-            results[backend] = run(backend, url, args.rows, args.rounds, args.sqlmodel_rows)
-    print()
     for backend, ratios in results.items():
         orm = ratios["storeroom-orm Repository.bulk_create"]
         sqlmodel = ratios["sqlmodel_over_orm"]

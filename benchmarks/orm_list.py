@@ -16,19 +16,16 @@ the list, model_validate per row, the constructor per row).
 
 from __future__ import annotations
 
-import argparse
 import sqlite3
 import sys
-import tempfile
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pydantic
 import sqlalchemy as sa
 
 from _common import report, rotate, timed
-from _orm_common import bench_model, make_items, sqlmodel_class
+from _orm_common import bench_model, each_backend, make_items, parser as _parser, sqlmodel_class
 from storeroom_orm import Repository
 
 LIST_TARGET = 2.0
@@ -120,23 +117,13 @@ def verdict(backend: str, ratios: dict[str, float]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", choices=("postgres", "sqlite", "all"), default="all")
+    parser = _parser(__doc__, rounds=15)
     parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     args = parser.parse_args(argv)
+    results = each_backend(args, lambda backend, url: run(backend, url, args.rows, args.rounds))
     ok = True
-    with tempfile.TemporaryDirectory(prefix="storeroom-bench-") as tmp:
-        backends = ("postgres", "sqlite") if args.backend == "all" else (args.backend,)
-        results = {}
-        for backend in backends:
-            url = args.postgres_url if backend == "postgres" else f"sqlite:///{Path(tmp) / 'bench.db'}"
-            results[backend] = run(backend, url, args.rows, args.rounds)
-        print()
-        for backend, ratios in results.items():
-            ok = verdict(backend, ratios) and ok
+    for backend, ratios in results.items():
+        ok = verdict(backend, ratios) and ok
     return 1 if args.check and not ok else 0
 
 

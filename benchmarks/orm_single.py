@@ -15,21 +15,18 @@ hands out: one more round trip per call). Targets: get <= 1.3x raw, create <= 1.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import sqlite3
 import sys
-import tempfile
 import uuid
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from _common import report, rotate, timed
-from _orm_common import SQL_COLUMNS, bench_model, make_items
+from _orm_common import SQL_COLUMNS, bench_model, each_backend, make_items, parser as _parser
 from storeroom.config.models import PoolSettings
 from storeroom_orm import Repository
 
@@ -158,21 +155,11 @@ def run(backend: str, url: str, calls: int, rounds: int) -> dict[str, dict[str, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", choices=("postgres", "sqlite", "all"), default="all")
+    parser = _parser(__doc__, rounds=9)
     parser.add_argument("--calls", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=9)
-    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     args = parser.parse_args(argv)
+    results = each_backend(args, lambda backend, url: run(backend, url, args.calls, args.rounds))
     ok = True
-    with tempfile.TemporaryDirectory(prefix="storeroom-bench-") as tmp:
-        backends = ("postgres", "sqlite") if args.backend == "all" else (args.backend,)
-        results = {}
-        for backend in backends:
-            url = args.postgres_url if backend == "postgres" else f"sqlite:///{Path(tmp) / 'bench.db'}"
-            results[backend] = run(backend, url, args.calls, args.rounds)
-    print()
     for backend, by_op in results.items():
         get = by_op["get(id)"]["storeroom-orm Repository.get"]
         create = by_op["create()"]["storeroom-orm Repository.create"]

@@ -107,9 +107,13 @@ def native_ready(clause: Executable, dialect: Any) -> bool:
         return False
 
 
-def _mismatch(sql: str, names: frozenset[str], given: Iterable[str], where: str = "") -> QueryError:
+def _mismatch(
+    sql: str, names: frozenset[str], given: Iterable[str], where: str = "", required: frozenset[str] | None = None
+) -> QueryError:
+    """The error naming missing and unknown parameters; ``required`` (default: ``names``) must
+    all be given, and only ``names`` may be."""
     given_set = set(given)
-    missing = sorted(names - given_set)
+    missing = sorted((names if required is None else required) - given_set)
     unknown = sorted(given_set - names)
     parts = []
     if missing:
@@ -123,17 +127,8 @@ def _mismatch(sql: str, names: frozenset[str], given: Iterable[str], where: str 
 def _check_construct(construct: Executable, given: Iterable[str], where: str = "") -> None:
     required, accepted, shown = _construct_binds(construct)
     given_set = set(given)
-    if required <= given_set <= accepted:
-        return
-    missing = sorted(required - given_set)
-    unknown = sorted(given_set - accepted)
-    parts = []
-    if missing:
-        parts.append("missing parameter" + ("s " if len(missing) > 1 else " ") + ", ".join(f"':{n}'" for n in missing))
-    if unknown:
-        parts.append("unknown parameter" + ("s " if len(unknown) > 1 else " ") + ", ".join(repr(n) for n in unknown))
-    takes = ", ".join(f":{n}" for n in sorted(accepted)) or "no parameters"
-    raise QueryError(f"{'; '.join(parts)}{where} (the statement takes {takes})", statement=shown)
+    if not required <= given_set <= accepted:
+        raise _mismatch(shown, accepted, given_set, where, required)
 
 
 def _check_statement(sql: object) -> None:
