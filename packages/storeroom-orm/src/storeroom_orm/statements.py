@@ -20,7 +20,7 @@ import pydantic
 import sqlalchemy as sa
 from pydantic import TypeAdapter
 
-from storeroom.errors import IntegrityError, QueryError, TenantRequiredError, TenantViolationError
+from storeroom.errors import QueryError, TenantRequiredError, TenantViolationError
 from storeroom_orm.codecs import Codec, codec_for
 from storeroom_orm.cursor import Page, decode_cursor, encode_cursor
 from storeroom_orm.filters import (
@@ -40,7 +40,7 @@ from storeroom_orm.steps import Bulk, Plan, Query
 from storeroom_orm.tenancy import Scope
 from storeroom_orm.types import unwrap_optional
 
-__all__ = ["Builder", "builder_for"]
+__all__ = ["Builder", "builder_for", "utc_now"]
 
 M = TypeVar("M", bound=Model)
 
@@ -56,7 +56,7 @@ _MANAGED = frozenset(
 )
 
 
-def _now() -> dt.datetime:
+def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
@@ -88,7 +88,7 @@ class Builder(Generic[M]):
         self.codec: Codec = codec_for(info, self.family, str(getattr(dialect, "driver", "")))
         self.table = sa.table(info.name, *(sa.column(c) for c in info.columns), schema=info.schema)
         self.c = self.table.c
-        self._all = tuple(self.c[name] for name in info.columns)
+        self.all_columns = tuple(self.c[name] for name in info.columns)
         self._shapes: dict[tuple[Any, ...], Any] = {}
         self._list = TypeAdapter(list[info.model])  # type: ignore[name-defined]
         self._adapters: dict[str, TypeAdapter[Any]] = {}
@@ -96,7 +96,7 @@ class Builder(Generic[M]):
 
     # -- checks and conversions (no I/O) ---------------------------------------------------
 
-    def _field(self, name: str) -> str:
+    def check_field(self, name: str) -> str:
         if name not in self.info.kinds:
             known = ", ".join(self.info.columns)
             raise QueryError(f"{self.model.__name__} has no field {name!r} (fields: {known})")
@@ -120,7 +120,7 @@ class Builder(Generic[M]):
         """Partial changes validated field by field (with the field's own constraints)."""
         checked: dict[str, Any] = {}
         for name, value in changes.items():
-            self._field(name)
+            self.check_field(name)
             if name == "tenant_id":
                 raise TenantViolationError(f"{self.model.__name__}.tenant_id cannot be changed")
             if name in _MANAGED or name not in self.info.user_fields:
@@ -131,7 +131,7 @@ class Builder(Generic[M]):
             checked[name] = adapter.validate_python(value)
         return checked
 
-    def _shape(self, key: tuple[Any, ...], build: Any) -> Any:
+    def shape(self, key: tuple[Any, ...], build: Any) -> Any:
         statement = self._shapes.get(key)
         if statement is None:
             if len(self._shapes) >= MAX_SHAPES:
@@ -149,7 +149,7 @@ class Builder(Generic[M]):
             return None
         node = parts[0] if len(parts) == 1 else And(tuple(parts))
         for name in node.fields():
-            self._field(name)
+            self.check_field(name)
             if self.info.kinds[name] == "json" and not _null_only(node, name):
                 raise QueryError(f"F.{name} is a JSON field: filters on it support only is_null()")
         return node
@@ -211,7 +211,7 @@ class Builder(Generic[M]):
         clauses: list[Any] = []
         if node is not None:
             clauses.append(self._compile(node, (f"_p{i}" for i in range(10**9))))
-        clauses.extend(self._tenant_clause(scope, write))
+        clauses.extend(self.tenant_clause(scope, write))
         if self.info.soft_delete:
             if deleted is True:
                 clauses.append(self.c.deleted_at.is_not(None))
@@ -219,7 +219,7 @@ class Builder(Generic[M]):
                 clauses.append(self.c.deleted_at.is_(None))
         return clauses
 
-    def _tenant_clause(self, scope: Scope, write: bool) -> list[Any]:
+    def tenant_clause(self, scope: Scope, write: bool) -> list[Any]:
         if scope.read is None:
             return []
         if write or len(scope.read) == 1:
@@ -227,7 +227,7 @@ class Builder(Generic[M]):
         return [self.c.tenant_id.in_([sa.bindparam(f"_t{i}") for i in range(len(scope.read))])]
 
     @staticmethod
-    def _tenant_params(scope: Scope, write: bool, params: dict[str, Any]) -> dict[str, Any]:
+    def tenant_params(scope: Scope, write: bool, params: dict[str, Any]) -> dict[str, Any]:
         if scope.read is not None:
             if write:
                 params["_t0"] = scope.write
@@ -237,10 +237,10 @@ class Builder(Generic[M]):
         return params
 
     @staticmethod
-    def _scope_key(scope: Scope, write: bool) -> Any:
+    def scope_key(scope: Scope, write: bool) -> Any:
         return None if scope.read is None else ("w" if write else len(scope.read))
 
-    def _prelude(self, scope: Scope, rls: bool) -> Iterator[Query]:
+    def prelude(self, scope: Scope, rls: bool) -> Iterator[Query]:
         """Row-level security: the tenant for this transaction only (``set_config(..., true)``)."""
         if rls and self.info.multi_tenant:
             yield Query(SET_TENANT, {"_tenant": ",".join(scope.read or ())}, "value")
@@ -254,7 +254,7 @@ class Builder(Generic[M]):
         serializes the same read-then-write on the other dialects.
         """
         if self.family == "sqlite":
-            statement = self._shape(
+            statement = self.shape(
                 ("write_lock",), lambda: sa.update(self.table).values({self.c.id: self.c.id}).where(sa.false())
             )
             yield Query(statement, {}, "rowcount")
@@ -268,26 +268,26 @@ class Builder(Generic[M]):
         return self.model.model_validate(self.codec.decode_rows([row])[0])
 
     def _select(self, key: tuple[Any, ...], node: Filter | None, scope: Scope, include_deleted: bool) -> Any:
-        return self._shape(
+        return self.shape(
             key,
-            lambda: sa.select(*self._all).where(
+            lambda: sa.select(*self.all_columns).where(
                 *self._where(node, scope, write=False, include_deleted=include_deleted)
             ),
         )
 
     def get(self, scope: Scope, id: Any, include_deleted: bool, rls: bool) -> Plan[M | None]:
-        key = ("get", self._scope_key(scope, False), include_deleted)
-        statement = self._shape(
+        key = ("get", self.scope_key(scope, False), include_deleted)
+        statement = self.shape(
             key,
-            lambda: sa.select(*self._all).where(
+            lambda: sa.select(*self.all_columns).where(
                 self.c.id == sa.bindparam("_id"),
                 *self._where(None, scope, write=False, include_deleted=include_deleted),
             ),
         )
-        params = self._tenant_params(scope, False, {"_id": self._id(id)})
+        params = self.tenant_params(scope, False, {"_id": self._id(id)})
 
         def steps() -> Generator[Any, Any, Any]:
-            yield from self._prelude(scope, rls)
+            yield from self.prelude(scope, rls)
             row = yield Query(statement, params, "one")
             return None if row is None else self.row_to_model(row)
 
@@ -306,19 +306,19 @@ class Builder(Generic[M]):
         if not encoded:
             return Plan(_constant([]), False)
         size = _bucket(len(encoded))
-        key = ("get_many", self._scope_key(scope, False), include_deleted, size)
-        statement = self._shape(
+        key = ("get_many", self.scope_key(scope, False), include_deleted, size)
+        statement = self.shape(
             key,
-            lambda: sa.select(*self._all).where(
+            lambda: sa.select(*self.all_columns).where(
                 self.c.id.in_([sa.bindparam(f"_i{n}") for n in range(size)]),
                 *self._where(None, scope, write=False, include_deleted=include_deleted),
             ),
         )
         padded = encoded + [encoded[-1]] * (size - len(encoded))
-        params = self._tenant_params(scope, False, {f"_i{n}": v for n, v in enumerate(padded)})
+        params = self.tenant_params(scope, False, {f"_i{n}": v for n, v in enumerate(padded)})
 
         def steps() -> Generator[Any, Any, Any]:
-            yield from self._prelude(scope, rls)
+            yield from self.prelude(scope, rls)
             rows = yield Query(statement, params, "all")
             models = self.rows_to_models(rows)
             by_id = {self.codec.encode("id", m.id): m for m in models}
@@ -329,7 +329,7 @@ class Builder(Generic[M]):
     def _order(self, order: tuple[OrderBy, ...]) -> list[Any]:
         clauses = []
         for item in order:
-            self._field(item.field)
+            self.check_field(item.field)
             if self.info.kinds[item.field] == "json":
                 raise QueryError(f"cannot order by the JSON field {item.field!r}")
             col = self.c[item.field]
@@ -354,7 +354,7 @@ class Builder(Generic[M]):
         offset = _count_arg("offset", offset)
         key = (
             "list",
-            self._scope_key(scope, False),
+            self.scope_key(scope, False),
             None if node is None else node.shape(),
             order,
             limit is not None,
@@ -371,8 +371,8 @@ class Builder(Generic[M]):
                 statement = statement.offset(sa.bindparam("_off"))
             return statement
 
-        statement = self._shape(key, build)
-        params = self._tenant_params(scope, False, {})
+        statement = self.shape(key, build)
+        params = self.tenant_params(scope, False, {})
         self._filter_values(node, params)
         if limit is not None:
             params["_lim"] = limit
@@ -380,7 +380,7 @@ class Builder(Generic[M]):
             params["_off"] = offset
 
         def steps() -> Generator[Any, Any, Any]:
-            yield from self._prelude(scope, rls)
+            yield from self.prelude(scope, rls)
             rows = yield Query(statement, params, "all")
             return self.rows_to_models(rows)
 
@@ -401,14 +401,14 @@ class Builder(Generic[M]):
         order = tuple(o for o in parse_order(order_by) if o.field != "id")
         tiebreak = OrderBy("id", order[-1].descending if order else False)
         for item in order:
-            self._field(item.field)
+            self.check_field(item.field)
             if self.info.nullable.get(item.field, True):
                 raise QueryError(f"page() orders by non-null fields only; {item.field!r} may be NULL")
         keys = (*order, tiebreak)
         order_clauses = self._order(keys)
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise QueryError(f"page() limit must be a positive integer, got {limit!r}")
-        params = self._tenant_params(scope, False, {})
+        params = self.tenant_params(scope, False, {})
         self._filter_values(node, params)
         if after is not None:
             raw_values, raw_id = decode_cursor(after, keys[:-1])
@@ -420,7 +420,7 @@ class Builder(Generic[M]):
                 raise QueryError("invalid page cursor") from None
         key = (
             "page",
-            self._scope_key(scope, False),
+            self.scope_key(scope, False),
             None if node is None else node.shape(),
             keys,
             after is not None,
@@ -431,13 +431,13 @@ class Builder(Generic[M]):
             clauses = self._where(node, scope, write=False, include_deleted=include_deleted)
             if after is not None:
                 clauses.append(self._keyset(keys))
-            return sa.select(*self._all).where(*clauses).order_by(*order_clauses).limit(sa.bindparam("_lim"))
+            return sa.select(*self.all_columns).where(*clauses).order_by(*order_clauses).limit(sa.bindparam("_lim"))
 
-        statement = self._shape(key, build)
+        statement = self.shape(key, build)
         params["_lim"] = limit + 1
 
         def steps() -> Generator[Any, Any, Any]:
-            yield from self._prelude(scope, rls)
+            yield from self.prelude(scope, rls)
             rows = yield Query(statement, params, "all")
             items = self.rows_to_models(rows)
             if len(items) <= limit:
@@ -462,8 +462,8 @@ class Builder(Generic[M]):
         self, scope: Scope, filters: Sequence[Filter], where: Mapping[str, Any] | None, include_deleted: bool, rls: bool
     ) -> Plan[int]:
         node = self._filters(filters, where)
-        key = ("count", self._scope_key(scope, False), None if node is None else node.shape(), include_deleted)
-        statement = self._shape(
+        key = ("count", self.scope_key(scope, False), None if node is None else node.shape(), include_deleted)
+        statement = self.shape(
             key,
             lambda: (
                 sa.select(sa.func.count())
@@ -471,11 +471,11 @@ class Builder(Generic[M]):
                 .where(*self._where(node, scope, write=False, include_deleted=include_deleted))
             ),
         )
-        params = self._tenant_params(scope, False, {})
+        params = self.tenant_params(scope, False, {})
         self._filter_values(node, params)
 
         def steps() -> Generator[Any, Any, Any]:
-            yield from self._prelude(scope, rls)
+            yield from self.prelude(scope, rls)
             value = yield Query(statement, params, "value")
             return int(value or 0)
 
@@ -485,8 +485,8 @@ class Builder(Generic[M]):
         self, scope: Scope, filters: Sequence[Filter], where: Mapping[str, Any] | None, include_deleted: bool, rls: bool
     ) -> Plan[bool]:
         node = self._filters(filters, where)
-        key = ("exists", self._scope_key(scope, False), None if node is None else node.shape(), include_deleted)
-        statement = self._shape(
+        key = ("exists", self.scope_key(scope, False), None if node is None else node.shape(), include_deleted)
+        statement = self.shape(
             key,
             lambda: (
                 sa.select(self.c.id)
@@ -494,11 +494,11 @@ class Builder(Generic[M]):
                 .limit(sa.bindparam("_lim"))
             ),
         )
-        params = self._tenant_params(scope, False, {"_lim": 1})
+        params = self.tenant_params(scope, False, {"_lim": 1})
         self._filter_values(node, params)
 
         def steps() -> Generator[Any, Any, Any]:
-            yield from self._prelude(scope, rls)
+            yield from self.prelude(scope, rls)
             row = yield Query(statement, params, "one")
             return row is not None
 
@@ -506,14 +506,14 @@ class Builder(Generic[M]):
 
     # -- writing ---------------------------------------------------------------------------
 
-    def _instance(self, item: Any) -> M:
+    def instance(self, item: Any) -> M:
         if isinstance(item, self.model):
             return item
         if isinstance(item, Mapping):
             return self.model.model_validate(item)
         raise QueryError(f"expected a {self.model.__name__} (or a mapping of its fields), got {type(item).__name__}")
 
-    def _new_row(self, scope: Scope, model: M, now: dt.datetime, actor: str | None) -> dict[str, Any]:
+    def new_row(self, scope: Scope, model: M, now: dt.datetime, actor: str | None) -> dict[str, Any]:
         """The model's column values with the system fields filled and the tenant checked."""
         values = dict(model.__dict__)
         if self.info.multi_tenant:
@@ -534,8 +534,8 @@ class Builder(Generic[M]):
         return values
 
     def create(self, scope: Scope, item: Any, actor: str | None, rls: bool) -> Plan[M]:
-        model = self._instance(item)
-        values = self._new_row(scope, model, _now(), actor)
+        model = self.instance(item)
+        values = self.new_row(scope, model, utc_now(), actor)
         omitted = tuple(sorted(f for f in self.info.server_defaults if f not in model.model_fields_set))
         columns = [c for c in self.info.columns if c not in omitted]
 
@@ -543,13 +543,13 @@ class Builder(Generic[M]):
             statement = sa.insert(self.table).values({self.c[c]: sa.bindparam(f"_p{i}") for i, c in enumerate(columns)})
             return statement.returning(*(self.c[c] for c in omitted)) if omitted else statement
 
-        statement = self._shape(("insert", omitted), build)
+        statement = self.shape(("insert", omitted), build)
         encode = self.codec.encode
         params = {f"_p{i}": encode(c, values[c]) for i, c in enumerate(columns)}
         stored = model.model_copy(update={k: values[k] for k in self.info.system_fields if k in values})
 
         def steps() -> Generator[Any, Any, Any]:
-            yield from self._prelude(scope, rls)
+            yield from self.prelude(scope, rls)
             if not omitted:
                 yield Query(statement, params, "rowcount")
                 return stored
@@ -560,17 +560,17 @@ class Builder(Generic[M]):
         return Plan(steps(), rls)
 
     def bulk_create(self, scope: Scope, items: Iterable[Any], actor: str | None, rls: bool) -> Plan[int]:
-        now = _now()
+        now = utc_now()
         columns = self.info.columns
         encode_row = self.codec.encode_row
         stamp = self.codec.encode("created_at", now)
         done = {"created_at": stamp, "updated_at": stamp}  # encoded once, not per row
-        rows = [encode_row(self._new_row(scope, self._instance(item), now, actor), True, done) for item in items]
+        rows = [encode_row(self.new_row(scope, self.instance(item), now, actor), True, done) for item in items]
         if not rows:
             return Plan(_constant(0), False)
 
         def steps() -> Generator[Any, Any, Any]:
-            yield from self._prelude(scope, rls)
+            yield from self.prelude(scope, rls)
             count = yield Bulk(self.info.qualified_name, rows, columns)
             return int(count)
 
@@ -581,18 +581,18 @@ class Builder(Generic[M]):
             raise TenantRequiredError("no tenant to write to")
         checked = self._changes(changes)
         key_id = self._id(id)
-        select = self._shape(
-            ("get_for_update", self._scope_key(scope, True)),
+        select = self.shape(
+            ("get_for_update", self.scope_key(scope, True)),
             lambda: (
-                sa.select(*self._all)
+                sa.select(*self.all_columns)
                 .where(self.c.id == sa.bindparam("_id"), *self._where(None, scope, write=True, include_deleted=False))
                 .with_for_update()
             ),
         )
-        select_params = self._tenant_params(scope, True, {"_id": key_id})
+        select_params = self.tenant_params(scope, True, {"_id": key_id})
 
         def steps() -> Generator[Any, Any, Any]:
-            yield from self._prelude(scope, rls)
+            yield from self.prelude(scope, rls)
             yield from self._write_lock()
             row = yield Query(select, select_params, "one")
             if row is None:
@@ -604,7 +604,7 @@ class Builder(Generic[M]):
             changed = [f for f in checked if getattr(merged, f) != getattr(current, f)]
             if not changed:
                 return current  # identical values: nothing written, updated_at stays
-            now = _now()
+            now = utc_now()
             statement, params = self._set_statement(scope, key_id, {f: getattr(merged, f) for f in changed}, now, actor)
             yield Query(statement, params, "rowcount")
             return merged.model_copy(update={"updated_at": now, "updated_by": actor})
@@ -626,10 +626,10 @@ class Builder(Generic[M]):
                 .where(self.c.id == sa.bindparam("_id"), *self._where(None, scope, write=True, include_deleted=False))
             )
 
-        statement = self._shape(("update", self._scope_key(scope, True), names), build)
+        statement = self.shape(("update", self.scope_key(scope, True), names), build)
         params = {f"_s{i}": self.codec.encode(n, values[n]) for i, n in enumerate(names)}
         params.update(_id=key_id, _now=self.codec.encode("updated_at", now), _actor=actor)
-        return statement, self._tenant_params(scope, True, params)
+        return statement, self.tenant_params(scope, True, params)
 
     def update_where(
         self,
@@ -659,12 +659,12 @@ class Builder(Generic[M]):
                 .where(*self._where(node, scope, write=True, include_deleted=False), differs)
             )
 
-        key = ("update_where", self._scope_key(scope, True), None if node is None else node.shape(), names)
-        statement = self._shape(key, build)
-        params = self._tenant_params(scope, True, {})
+        key = ("update_where", self.scope_key(scope, True), None if node is None else node.shape(), names)
+        statement = self.shape(key, build)
+        params = self.tenant_params(scope, True, {})
         self._filter_values(node, params)
         params.update({f"_s{i}": self.codec.encode(n, checked[n]) for i, n in enumerate(names)})
-        params.update(_now=self.codec.encode("updated_at", _now()), _actor=actor)
+        params.update(_now=self.codec.encode("updated_at", utc_now()), _actor=actor)
         return self._rowcount_plan(scope, statement, params, rls)
 
     def _writable(self, scope: Scope) -> None:
@@ -673,7 +673,7 @@ class Builder(Generic[M]):
 
     def _rowcount_plan(self, scope: Scope, statement: Any, params: dict[str, Any], rls: bool) -> Plan[int]:
         def steps() -> Generator[Any, Any, Any]:
-            yield from self._prelude(scope, rls)
+            yield from self.prelude(scope, rls)
             count = yield Query(statement, params, "rowcount")
             return max(int(count), 0)
 
@@ -703,8 +703,8 @@ class Builder(Generic[M]):
                 .where(*clauses)
             )
 
-        key = ("remove", mode, by_id, self._scope_key(scope, True), None if node is None else node.shape())
-        return self._shape(key, build)
+        key = ("remove", mode, by_id, self.scope_key(scope, True), None if node is None else node.shape())
+        return self.shape(key, build)
 
     def remove(self, scope: Scope, id: Any, mode: str, actor: str | None, rls: bool) -> Plan[bool]:
         """``mode``: ``delete`` (soft when the model is), ``restore``, or ``purge`` (hard)."""
@@ -714,9 +714,9 @@ class Builder(Generic[M]):
         if mode == "delete":
             mode = "soft" if self.info.soft_delete else "hard"
         statement = self._removal(scope, None, True, mode)
-        params = self._tenant_params(scope, True, {"_id": self._id(id)})
+        params = self.tenant_params(scope, True, {"_id": self._id(id)})
         if mode in ("soft", "restore"):
-            params.update(_now=self.codec.encode("updated_at", _now()), _actor=actor)
+            params.update(_now=self.codec.encode("updated_at", utc_now()), _actor=actor)
         plan = self._rowcount_plan(scope, statement, params, rls)
         return Plan(_map(plan.steps, lambda n: n > 0), plan.atomic)
 
@@ -727,104 +727,17 @@ class Builder(Generic[M]):
         node = self._filters(filters, where)
         mode = "soft" if self.info.soft_delete else "hard"
         statement = self._removal(scope, node, False, mode)
-        params = self._tenant_params(scope, True, {})
+        params = self.tenant_params(scope, True, {})
         self._filter_values(node, params)
         if mode == "soft":
-            params.update(_now=self.codec.encode("updated_at", _now()), _actor=actor)
+            params.update(_now=self.codec.encode("updated_at", utc_now()), _actor=actor)
         return self._rowcount_plan(scope, statement, params, rls)
 
     def upsert(self, scope: Scope, item: Any, on: Sequence[str], actor: str | None, rls: bool) -> Plan[M]:
-        """Insert, or update the row of this tenant with the same ``on`` values.
+        """Insert, or update the row of this tenant with the same ``on`` values (see :mod:`.upsert`)."""
+        from storeroom_orm.upsert import upsert_plan
 
-        Only that row may change: the update is guarded by tenant (and, on MySQL, whose
-        ``ON DUPLICATE KEY`` fires on any unique key, by the ``on`` values too), so a
-        conflict with another tenant's row, or on another key, changes nothing and raises
-        ``IntegrityError``.
-        """
-        model = self._instance(item)
-        if isinstance(on, str):
-            on = (on,)
-        on = tuple(on)
-        if not on:
-            raise QueryError("upsert() needs on=(field, ...): the fields that identify the row")
-        for name in on:
-            self._field(name)
-            if name not in self.info.user_fields:
-                raise QueryError(f"upsert(on=...) takes user fields; {name!r} is a system field")
-        values = self._new_row(scope, model, _now(), actor)
-        target = (("tenant_id",) if self.info.multi_tenant else ()) + on
-        updated = (*(f for f in self.info.user_fields if f not in on), "updated_at", "updated_by")
-        statement = self._shape(("upsert", on), lambda: self._upsert_statement(target, updated, on))
-        params = {f"_p{i}": self.codec.encode(c, values[c]) for i, c in enumerate(self.info.columns)}
-        lookup_scope = Scope((values["tenant_id"],), values["tenant_id"]) if self.info.multi_tenant else scope
-        lookup = self._shape(
-            ("upsert_lookup", on, self._scope_key(lookup_scope, True)),
-            lambda: sa.select(*self._all).where(
-                *(self.c[n] == sa.bindparam(f"_o{i}") for i, n in enumerate(on)),
-                *self._tenant_clause(lookup_scope, True),
-            ),
-        )
-        lookup_params = self._tenant_params(
-            lookup_scope, True, {f"_o{i}": self.codec.encode(n, values[n]) for i, n in enumerate(on)}
-        )
-
-        def steps() -> Generator[Any, Any, Any]:
-            yield from self._prelude(scope, rls)
-            yield Query(statement, params, "rowcount")
-            row = yield Query(lookup, lookup_params, "one")
-            stored = None if row is None else self.row_to_model(row)
-            if stored is None or any(getattr(stored, f) != getattr(model, f) for f in updated[:-2]):
-                # MySQL's guarded ON DUPLICATE KEY UPDATE changed nothing: the conflict was elsewhere
-                raise IntegrityError(
-                    f"upsert of a {self.model.__name__} conflicted with a row it may not change "
-                    "(another key, or another tenant's row)"
-                )
-            return stored
-
-        return Plan(steps(), True)
-
-    def _upsert_statement(self, target: tuple[str, ...], updated: tuple[str, ...], on: tuple[str, ...]) -> Any:
-        columns = self.info.columns
-        values: dict[Any, Any] = {self.c[c]: sa.bindparam(f"_p{i}") for i, c in enumerate(columns)}
-        if self.family in ("postgresql", "sqlite"):
-            from sqlalchemy.dialects import postgresql, sqlite
-
-            insert: Any = postgresql.insert if self.family == "postgresql" else sqlite.insert
-            statement = insert(self.table).values(values)
-            excluded = statement.excluded
-            guard = excluded.tenant_id == self.c.tenant_id if self.info.multi_tenant else None
-            return statement.on_conflict_do_update(
-                index_elements=[self.c[c] for c in target],
-                set_={c: excluded[c] for c in updated},
-                where=guard,
-            )
-        if self.family == "mysql":
-            from sqlalchemy.dialects.mysql import insert as mysql_insert
-
-            duplicate: Any = mysql_insert(self.table).values(values)
-            inserted = duplicate.inserted
-            guard = sa.and_(*(self.c[c] == inserted[c] for c in target))
-            return duplicate.on_duplicate_key_update({c: sa.func.IF(guard, inserted[c], self.c[c]) for c in updated})
-        if self.family == "mssql":
-            return merge_statement(self, target, updated)
-        raise QueryError(f"upsert() is not available on {self.family}")
-
-
-def merge_statement(builder: Builder[Any], target: tuple[str, ...], updated: tuple[str, ...]) -> Any:
-    """SQL Server's upsert: ``MERGE ... WITH (HOLDLOCK)`` (serializable for the key range)."""
-    quote = builder.dialect.identifier_preparer.quote
-    info = builder.info
-    table = ".".join(quote(p) for p in (info.schema, info.name) if p)
-    columns = info.columns
-    source = ", ".join(f":_p{i} AS {quote(c)}" for i, c in enumerate(columns))
-    match = " AND ".join(f"t.{quote(c)} = s.{quote(c)}" for c in target)
-    sets = ", ".join(f"t.{quote(c)} = s.{quote(c)}" for c in updated)
-    names = ", ".join(quote(c) for c in columns)
-    inserted = ", ".join(f"s.{quote(c)}" for c in columns)
-    return sa.text(
-        f"MERGE INTO {table} WITH (HOLDLOCK) AS t USING (SELECT {source}) AS s ON {match} "
-        f"WHEN MATCHED THEN UPDATE SET {sets} WHEN NOT MATCHED THEN INSERT ({names}) VALUES ({inserted});"
-    )
+        return upsert_plan(self, scope, item, on, actor, rls)
 
 
 def _null_only(node: Filter, name: str) -> bool:
