@@ -35,6 +35,45 @@ def avatars_policy(room: storeroom.Storeroom) -> StoragePolicy:
     return StoragePolicy("avatars", room.storage(), "avatars/", 2 * 1024 * 1024, ["image/png", "image/jpeg"])
 
 
+def orm_demo(room: storeroom.Storeroom) -> None:
+    """Models as tables, and a repository that keeps each tenant to its own rows."""
+    step("ORM: pydantic models, repositories, one tenant at a time")
+    try:
+        import sqlalchemy as sa
+
+        from storeroom_orm import F, Field, Model, Repository, actor, tenant
+    except ImportError:
+        console.print('skipped: pip install "storeroom[orm]"')
+        return
+    from decimal import Decimal
+
+    metadata = sa.MetaData()  # demo tables of their own; apps use storeroom_orm.metadata
+
+    class Invoice(Model, table="quickstart_invoices", metadata=metadata):
+        number: str = Field(max_length=20, unique=True)
+        total: Decimal = Field(Decimal("0"), max_digits=12, decimal_places=2)
+        paid: bool = False
+
+    db = room.database()
+    metadata.drop_all(db.engine)
+    metadata.create_all(db.engine)
+    invoices = Repository(Invoice, db)
+    with actor("ada"):
+        with tenant("acme"):
+            invoices.bulk_create(Invoice(number=f"A-{i}", total=Decimal(i) * 10) for i in range(1, 4))
+            first = invoices.list(order_by="number", limit=1)[0]
+            invoices.update(first.id, paid=True)
+        with tenant("globex"):
+            invoices.create(Invoice(number="A-1", total=Decimal("99.90")))  # numbers are unique per tenant
+            console.print(f"globex sees {invoices.count()} invoice; acme's stay out of reach")
+        with tenant("acme"):
+            table = Table("number", "total", "paid", "updated by", title="acme's unpaid and paid invoices")
+            for invoice in invoices.list(F.total >= 10, order_by="-total"):
+                table.add_row(invoice.number, str(invoice.total), str(invoice.paid), invoice.updated_by or "")
+            console.print(table)
+    metadata.drop_all(db.engine)
+
+
 def main() -> int:
     files = [REPO_CONFIG] if REPO_CONFIG.exists() else None
     with storeroom.from_config(files) as room:
@@ -122,6 +161,8 @@ def main() -> int:
             kept = uow.upload(policy, PNG, filename="grace.png")
             uow.tx.execute("UPDATE quickstart_users SET avatar = :ref WHERE id = 2", {"ref": kept.model_dump_json()})
         console.print(f"committed: [green]{kept.key}[/] and Grace's row now points at it")
+
+        orm_demo(room)
 
         step("List what is stored")
         listing = Table("key", "size", title=f"objects under {policy.key_prefix!r}")

@@ -1,4 +1,4 @@
-"""What a user gets from ``pip install "storeroom[sqlite,local]"`` (and ``[postgres,s3]``).
+"""What a user gets from ``pip install "storeroom[sqlite,local,orm]"`` (and ``[postgres,s3]``).
 
 Builds a wheel of every package under packages/, installs the core with two extras into a
 fresh virtual environment (the storeroom wheels from the build, everything else from the
@@ -102,7 +102,7 @@ def _install(tmp_path_factory: pytest.TempPathFactory, house: Wheelhouse, extras
 
 @pytest.fixture(scope="session")
 def installed(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Wheelhouse) -> Installed:
-    return _install(tmp_path_factory, wheelhouse, "sqlite,local")
+    return _install(tmp_path_factory, wheelhouse, "sqlite,local,orm")
 
 
 @pytest.fixture(scope="session")
@@ -125,9 +125,9 @@ def test_every_package_builds_a_typed_wheel_without_tests(installed: Installed) 
 def test_exactly_the_requested_distributions_are_installed(installed: Installed) -> None:
     code = """
 import importlib.metadata, json
-import storeroom, storeroom_local, storeroom_sqlite
+import storeroom, storeroom_local, storeroom_orm, storeroom_sqlite
 dists = {(d.metadata["Name"].lower(), d.version) for d in importlib.metadata.distributions()}
-modules = (storeroom, storeroom_local, storeroom_sqlite)
+modules = (storeroom, storeroom_local, storeroom_orm, storeroom_sqlite)
 print(json.dumps({
     "dists": sorted(d for d in dists if d[0].startswith("storeroom")),
     "files": [mod.__file__ or next(iter(mod.__path__)) for mod in modules],
@@ -136,7 +136,7 @@ print(json.dumps({
     out = _in_venv(installed, code)
     found = json.loads(out)
     v = installed.version
-    assert found["dists"] == [["storeroom", v], ["storeroom-local", v], ["storeroom-sqlite", v]]
+    assert found["dists"] == [["storeroom", v], ["storeroom-local", v], ["storeroom-orm", v], ["storeroom-sqlite", v]]
     for path in found["files"]:  # imported from the venv, not from this checkout
         assert Path(path).resolve().is_relative_to(installed.prefix.resolve()), path
 

@@ -24,11 +24,12 @@ from sqlalchemy import exc as sa_exc
 
 from storeroom.errors import QueryError
 from storeroom.redaction import redact
+from storeroom.sqla.statements import statement_text
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect, Engine
     from sqlalchemy.ext.asyncio import AsyncConnection
-    from sqlalchemy.sql.elements import TextClause
+    from sqlalchemy.sql.base import Executable
 
 __all__ = ["afetch_dicts", "afetch_rows", "driver_args", "driver_sql", "has_cursor_listeners"]
 
@@ -36,9 +37,9 @@ Rows = tuple[Sequence[str], Sequence[Sequence[Any]]]
 
 
 @lru_cache(maxsize=1024)
-def driver_sql(clause: TextClause, dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
+def driver_sql(clause: Executable, dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
     """The SQL the driver receives and, for positional paramstyles, the parameter order."""
-    compiled = clause.compile(dialect=dialect)
+    compiled = clause.compile(dialect=dialect)  # type: ignore[attr-defined]
     names = tuple(compiled.positiontup or ()) if compiled.positional else None
     return compiled.string, names
 
@@ -63,7 +64,7 @@ def _no_rows(sql: str) -> QueryError:
 
 async def _run(
     conn: AsyncConnection,
-    clause: TextClause,
+    clause: Executable,
     params: Mapping[str, Any],
     fetch: Callable[[Any], Awaitable[Any]],
     dicts: bool,
@@ -85,7 +86,7 @@ async def _run(
             await cursor.execute(sql, args)
             description = cursor.description
             if description is None:
-                raise _no_rows(clause.text)
+                raise _no_rows(statement_text(clause))
             return tuple(column[0] for column in description), await fetch(cursor)
         except dbapi.Error as exc:
             disconnect = dialect.is_disconnect(exc, adapted, cursor)
@@ -123,12 +124,12 @@ async def _all(cursor: Any) -> Sequence[Any]:
     return await cursor.fetchall()
 
 
-async def afetch_rows(conn: AsyncConnection, clause: TextClause, params: Mapping[str, Any], one: bool) -> Rows:
+async def afetch_rows(conn: AsyncConnection, clause: Executable, params: Mapping[str, Any], one: bool) -> Rows:
     """Column names and rows (tuples): the core ``_afetch_on`` hook's contract."""
     return await _run(conn, clause, params, _first if one else _all, dicts=False)
 
 
-async def afetch_dicts(conn: AsyncConnection, clause: TextClause, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+async def afetch_dicts(conn: AsyncConnection, clause: Executable, params: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every row as a dict built by asyncmy's ``DictCursor`` in C.
 
     ``DictCursor`` renames a repeated column name (``t.id``); storeroom lets the last one

@@ -23,7 +23,7 @@ from storeroom.errors import ConfigurationError
 from storeroom.logs import get_logger
 from storeroom.sqla import AsyncSqlaDatabase, BulkInsert, SqlaBase, SqlaDatabase
 from storeroom.sqla.engine import pool_options, positive_seconds, settings_url
-from storeroom.sqla.statements import prepare
+from storeroom.sqla.statements import Statement, native_ready, prepare, statement_text
 from storeroom_mysql._bulk import insert_rows
 from storeroom_mysql._errors import MySQLErrorTranslator
 from storeroom_mysql._fetch import afetch_dicts, afetch_rows, has_cursor_listeners
@@ -34,7 +34,7 @@ from storeroom_mysql.settings import DEFAULT_BULK_MAX_BYTES, MySQLSettings, MySQ
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
-    from sqlalchemy.sql.elements import TextClause
+    from sqlalchemy.sql.base import Executable
 
 __all__ = ["PLUGIN_NAME", "AsyncMySQLDatabase", "MySQLDatabase"]
 
@@ -215,16 +215,18 @@ class AsyncMySQLDatabase(_MySQL, AsyncSqlaDatabase):
         return self.native_fetch and not has_cursor_listeners(self._sync_engine)
 
     async def _afetch_on(
-        self, conn: AsyncConnection, clause: TextClause, params: Mapping[str, Any], one: bool
+        self, conn: AsyncConnection, clause: Executable, params: Mapping[str, Any], one: bool
     ) -> tuple[Sequence[str], Sequence[Sequence[Any]]]:
-        if self._native:
+        if self._native and native_ready(clause, self._sync_engine.dialect):
             return await afetch_rows(conn, clause, params, one)
         return await super()._afetch_on(conn, clause, params, one)
 
-    async def fetch_all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    async def fetch_all(self, sql: Statement, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Every row, as dicts; asyncmy builds them (the biggest cost of a large result)."""
         if not self._native:
             return await super().fetch_all(sql, params)
         clause, bound = prepare(sql, params)
-        async with self._use(sql) as conn:
+        if not native_ready(clause, self._sync_engine.dialect):
+            return await super().fetch_all(sql, params)
+        async with self._use(statement_text(sql)) as conn:
             return await afetch_dicts(conn, clause, bound)

@@ -24,13 +24,14 @@ import psycopg
 from sqlalchemy import exc as sa_exc
 
 from storeroom.errors import QueryError
+from storeroom.sqla.statements import native_ready
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from sqlalchemy.engine import Connection, Dialect
     from sqlalchemy.ext.asyncio import AsyncConnection
-    from sqlalchemy.sql.elements import TextClause
+    from sqlalchemy.sql.base import Executable
 
 __all__ = ["afetch", "async_driver_errors", "driver_errors", "driver_sql", "fetch"]
 
@@ -40,10 +41,13 @@ _NO_ROWS = "the statement returns no rows; use execute() for statements without 
 
 
 @lru_cache(maxsize=2048)
-def driver_sql(clause: TextClause, dialect: Dialect) -> str | None:
+def driver_sql(clause: Executable, dialect: Dialect) -> str | None:
     """``clause`` as psycopg SQL with ``%(name)s`` placeholders; None when names would need
-    rewriting (then the SQLAlchemy path is used)."""
-    compiled = clause.compile(dialect=dialect)
+    rewriting, or a Core construct needs SQLAlchemy's value processing (then the SQLAlchemy
+    path is used; see ``storeroom.sqla.statements.native_ready``)."""
+    if not native_ready(clause, dialect):
+        return None
+    compiled = clause.compile(dialect=dialect)  # type: ignore[attr-defined]
     if getattr(compiled, "escaped_bind_names", None):
         return None
     return compiled.string

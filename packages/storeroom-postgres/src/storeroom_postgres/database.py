@@ -25,13 +25,14 @@ from storeroom.config.models import PoolSettings
 from storeroom.errors import ConfigurationError
 from storeroom.sqla import AsyncSqlaDatabase, SqlaBase, SqlaDatabase
 from storeroom.sqla.engine import parse_url, pool_options, positive_seconds, settings_url
+from storeroom.sqla.statements import statement_text
 from storeroom_postgres import _copy, _native
 from storeroom_postgres._errors import PostgresErrorTranslator
 from storeroom_postgres.settings import PostgresSettings
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
-    from sqlalchemy.sql.elements import TextClause
+    from sqlalchemy.sql.base import Executable
 
     from storeroom.sqla.statements import BulkInsert
 
@@ -132,24 +133,24 @@ class _Postgres(SqlaBase):
 
     # -- native paths ---------------------------------------------------------------------------
 
-    def _driver_sql(self, conn: Connection | AsyncConnection, clause: TextClause) -> str | None:
+    def _driver_sql(self, conn: Connection | AsyncConnection, clause: Executable) -> str | None:
         return _native.driver_sql(clause, conn.dialect) if self._native else None
 
     def _fetch_on(
-        self, conn: Connection, clause: TextClause, params: Mapping[str, Any], one: bool
+        self, conn: Connection, clause: Executable, params: Mapping[str, Any], one: bool
     ) -> tuple[Sequence[str], Sequence[Sequence[Any]]]:
         sql = self._driver_sql(conn, clause)
         if sql is None:
             return super()._fetch_on(conn, clause, params, one)
-        return _native.fetch(conn, sql, params, one, clause.text)
+        return _native.fetch(conn, sql, params, one, statement_text(clause))
 
     async def _afetch_on(
-        self, conn: AsyncConnection, clause: TextClause, params: Mapping[str, Any], one: bool
+        self, conn: AsyncConnection, clause: Executable, params: Mapping[str, Any], one: bool
     ) -> tuple[Sequence[str], Sequence[Sequence[Any]]]:
         sql = self._driver_sql(conn, clause)
         if sql is None:
             return await super()._afetch_on(conn, clause, params, one)
-        return await _native.afetch(conn, sql, params, one, clause.text)
+        return await _native.afetch(conn, sql, params, one, statement_text(clause))
 
     def _bulk_insert_on(self, conn: Connection, plan: BulkInsert, rows: Iterator[Mapping[str, Any]]) -> int:
         if not self._native:

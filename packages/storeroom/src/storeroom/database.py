@@ -13,13 +13,17 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeAlias
 
 from storeroom.errors import TransactionError
 from storeroom.health import HealthResult
 from storeroom.pool import PoolInfo
 
+if TYPE_CHECKING:
+    from sqlalchemy.sql.base import Executable
+
 __all__ = [
+    "SQL",
     "AmbientTransaction",
     "AsyncDatabaseInterface",
     "AsyncQueryable",
@@ -34,6 +38,9 @@ __all__ = [
 ]
 
 Params = Mapping[str, Any] | None
+#: SQL text with named ``:id`` parameters, or a SQLAlchemy Core construct (``select()`` ...)
+#: whose parameters are ``bindparam("id")``s; see docs/databases.md
+SQL: TypeAlias = "str | Executable"
 
 
 def current_owner() -> object:
@@ -91,22 +98,22 @@ class Queryable(abc.ABC):
     """Query methods shared by databases and transactions. Parameters are named (``:id``)."""
 
     @abc.abstractmethod
-    def fetch_all(self, sql: str, params: Params = None) -> list[dict[str, Any]]: ...
+    def fetch_all(self, sql: SQL, params: Params = None) -> list[dict[str, Any]]: ...
 
     @abc.abstractmethod
-    def fetch_one(self, sql: str, params: Params = None) -> dict[str, Any] | None: ...
+    def fetch_one(self, sql: SQL, params: Params = None) -> dict[str, Any] | None: ...
 
     @abc.abstractmethod
-    def fetch_value(self, sql: str, params: Params = None) -> Any: ...
+    def fetch_value(self, sql: SQL, params: Params = None) -> Any: ...
 
     @abc.abstractmethod
-    def execute(self, sql: str, params: Params = None) -> int: ...
+    def execute(self, sql: SQL, params: Params = None) -> int: ...
 
     @abc.abstractmethod
-    def execute_many(self, sql: str, seq: Sequence[Mapping[str, Any]]) -> int: ...
+    def execute_many(self, sql: SQL, seq: Sequence[Mapping[str, Any]]) -> int: ...
 
     @abc.abstractmethod
-    def stream(self, sql: str, params: Params = None, batch_size: int = 1000) -> Iterator[dict[str, Any]]: ...
+    def stream(self, sql: SQL, params: Params = None, batch_size: int = 1000) -> Iterator[dict[str, Any]]: ...
 
     @abc.abstractmethod
     def bulk_insert(
@@ -171,22 +178,22 @@ class DatabaseInterface(Queryable):
 
 class AsyncQueryable(abc.ABC):
     @abc.abstractmethod
-    async def fetch_all(self, sql: str, params: Params = None) -> list[dict[str, Any]]: ...
+    async def fetch_all(self, sql: SQL, params: Params = None) -> list[dict[str, Any]]: ...
 
     @abc.abstractmethod
-    async def fetch_one(self, sql: str, params: Params = None) -> dict[str, Any] | None: ...
+    async def fetch_one(self, sql: SQL, params: Params = None) -> dict[str, Any] | None: ...
 
     @abc.abstractmethod
-    async def fetch_value(self, sql: str, params: Params = None) -> Any: ...
+    async def fetch_value(self, sql: SQL, params: Params = None) -> Any: ...
 
     @abc.abstractmethod
-    async def execute(self, sql: str, params: Params = None) -> int: ...
+    async def execute(self, sql: SQL, params: Params = None) -> int: ...
 
     @abc.abstractmethod
-    async def execute_many(self, sql: str, seq: Sequence[Mapping[str, Any]]) -> int: ...
+    async def execute_many(self, sql: SQL, seq: Sequence[Mapping[str, Any]]) -> int: ...
 
     @abc.abstractmethod
-    def stream(self, sql: str, params: Params = None, batch_size: int = 1000) -> AsyncIterator[dict[str, Any]]: ...
+    def stream(self, sql: SQL, params: Params = None, batch_size: int = 1000) -> AsyncIterator[dict[str, Any]]: ...
 
     @abc.abstractmethod
     async def bulk_insert(

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from storeroom.errors import QueryError
-from storeroom.sqla.statements import BulkInsert, bind_names, check_batch_size, prepare, prepare_many
+from storeroom.sqla.statements import BulkInsert, bind_names, check_batch_size, native_ready, prepare, prepare_many
 
 
 def test_bind_names_follow_sqlalchemy_text_rules() -> None:
@@ -40,8 +40,39 @@ def test_prepare_names_the_parameter(sql: str, params: dict[str, int] | None, ne
 def test_prepare_rejects_non_mappings_and_non_strings() -> None:
     with pytest.raises(QueryError, match="mapping"):
         prepare("SELECT :a", [("a", 1)])  # type: ignore[arg-type]
-    with pytest.raises(QueryError, match="string"):
-        prepare(sa.text("SELECT 1"), None)  # type: ignore[arg-type]
+    with pytest.raises(QueryError, match="string or a SQLAlchemy Core statement"):
+        prepare(42, None)  # type: ignore[arg-type]
+
+
+_T = sa.table("t", sa.column("id"), sa.column("name"))
+
+
+def test_prepare_takes_core_constructs_with_named_bindparams() -> None:
+    stmt = sa.select(_T.c.id).where(_T.c.id == sa.bindparam("id"), _T.c.name == sa.bindparam("name"))
+    clause, params = prepare(stmt, {"id": 1, "name": "a"})
+    assert clause is stmt and params == {"id": 1, "name": "a"}
+    with pytest.raises(QueryError, match=r"missing parameter ':name'.*takes :id, :name"):
+        prepare(stmt, {"id": 1})
+    with pytest.raises(QueryError, match="unknown parameter 'nmae'"):
+        prepare(stmt, {"id": 1, "name": "a", "nmae": 2})
+    with pytest.raises(QueryError, match="#1"):
+        prepare_many(sa.insert(_T).values(id=sa.bindparam("p0")), [{"p0": 1}, {"p1": 2}])
+    # a literal value is an optional parameter: it may be overridden, need not be given
+    literal = sa.select(_T.c.id).where(_T.c.id == 5)
+    assert prepare(literal, None)[1] == {}
+
+
+def test_native_ready_only_for_constructs_without_processing() -> None:
+    from sqlalchemy.dialects import postgresql
+
+    dialect = postgresql.dialect()
+    plain = sa.select(_T.c.id).where(_T.c.id == sa.bindparam("id"))
+    assert native_ready(plain, dialect)
+    assert native_ready(sa.text("SELECT :a"), dialect)
+    assert not native_ready(sa.select(_T.c.id).where(_T.c.id == 5), dialect)  # a bound value
+    assert not native_ready(sa.select(_T.c.id).where(_T.c.id.in_(sa.bindparam("ids", expanding=True))), dialect)
+    typed = sa.Table("typed", sa.MetaData(), sa.Column("id", sa.Integer), sa.Column("n", sa.Numeric(asdecimal=False)))
+    assert not native_ready(sa.select(typed.c.n), dialect)  # a result processor (Decimal -> float)
 
 
 def test_prepare_many_checks_every_set() -> None:

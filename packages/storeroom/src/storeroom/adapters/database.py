@@ -20,6 +20,7 @@ from typing import Any
 
 from storeroom.adapters.portal import DONE, BlockingPortal, PortalBacked
 from storeroom.database import (
+    SQL,
     AmbientTransaction,
     AsyncDatabaseInterface,
     AsyncTransaction,
@@ -118,19 +119,19 @@ class _ThreadTxProxy(AsyncTransaction):
         actor.check_open(self._depth)
         return await asyncio.wrap_future(actor.submit(lambda: getattr(actor.top(), name)(*args)))
 
-    async def fetch_all(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
+    async def fetch_all(self, sql: SQL, params: Params = None) -> list[dict[str, Any]]:
         return await self._call("fetch_all", sql, params)  # type: ignore[no-any-return]
 
-    async def fetch_one(self, sql: str, params: Params = None) -> dict[str, Any] | None:
+    async def fetch_one(self, sql: SQL, params: Params = None) -> dict[str, Any] | None:
         return await self._call("fetch_one", sql, params)  # type: ignore[no-any-return]
 
-    async def fetch_value(self, sql: str, params: Params = None) -> Any:
+    async def fetch_value(self, sql: SQL, params: Params = None) -> Any:
         return await self._call("fetch_value", sql, params)
 
-    async def execute(self, sql: str, params: Params = None) -> int:
+    async def execute(self, sql: SQL, params: Params = None) -> int:
         return await self._call("execute", sql, params)  # type: ignore[no-any-return]
 
-    async def execute_many(self, sql: str, seq: Sequence[Mapping[str, Any]]) -> int:
+    async def execute_many(self, sql: SQL, seq: Sequence[Mapping[str, Any]]) -> int:
         return await self._call("execute_many", sql, list(seq))  # type: ignore[no-any-return]
 
     async def bulk_insert(
@@ -138,7 +139,7 @@ class _ThreadTxProxy(AsyncTransaction):
     ) -> int:
         return await self._call("bulk_insert", table, list(rows), columns)  # type: ignore[no-any-return]
 
-    async def stream(self, sql: str, params: Params = None, batch_size: int = 1000) -> AsyncIterator[dict[str, Any]]:
+    async def stream(self, sql: SQL, params: Params = None, batch_size: int = 1000) -> AsyncIterator[dict[str, Any]]:
         actor = self._actor
         actor.check_open(self._depth)
         iterator = await asyncio.wrap_future(actor.submit(lambda: iter(actor.top().stream(sql, params, batch_size))))
@@ -192,19 +193,19 @@ class AsyncDatabaseFromSync(AsyncDatabaseInterface):
             return await tx._call(name, *args)
         return await asyncio.to_thread(getattr(self.inner, name), *args)
 
-    async def fetch_all(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
+    async def fetch_all(self, sql: SQL, params: Params = None) -> list[dict[str, Any]]:
         return await self._run("fetch_all", sql, params)  # type: ignore[no-any-return]
 
-    async def fetch_one(self, sql: str, params: Params = None) -> dict[str, Any] | None:
+    async def fetch_one(self, sql: SQL, params: Params = None) -> dict[str, Any] | None:
         return await self._run("fetch_one", sql, params)  # type: ignore[no-any-return]
 
-    async def fetch_value(self, sql: str, params: Params = None) -> Any:
+    async def fetch_value(self, sql: SQL, params: Params = None) -> Any:
         return await self._run("fetch_value", sql, params)
 
-    async def execute(self, sql: str, params: Params = None) -> int:
+    async def execute(self, sql: SQL, params: Params = None) -> int:
         return await self._run("execute", sql, params)  # type: ignore[no-any-return]
 
-    async def execute_many(self, sql: str, seq: Sequence[Mapping[str, Any]]) -> int:
+    async def execute_many(self, sql: SQL, seq: Sequence[Mapping[str, Any]]) -> int:
         return await self._run("execute_many", sql, list(seq))  # type: ignore[no-any-return]
 
     async def bulk_insert(
@@ -212,7 +213,7 @@ class AsyncDatabaseFromSync(AsyncDatabaseInterface):
     ) -> int:
         return await self._run("bulk_insert", table, list(rows), columns)  # type: ignore[no-any-return]
 
-    async def stream(self, sql: str, params: Params = None, batch_size: int = 1000) -> AsyncIterator[dict[str, Any]]:
+    async def stream(self, sql: SQL, params: Params = None, batch_size: int = 1000) -> AsyncIterator[dict[str, Any]]:
         tx = self._joined()
         if tx is not None:
             async for row in tx.stream(sql, params, batch_size):
@@ -349,25 +350,25 @@ class _TaskTxProxy(Transaction):
 
         return actor.call(run)
 
-    def fetch_all(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
+    def fetch_all(self, sql: SQL, params: Params = None) -> list[dict[str, Any]]:
         return self._call("fetch_all", sql, params)  # type: ignore[no-any-return]
 
-    def fetch_one(self, sql: str, params: Params = None) -> dict[str, Any] | None:
+    def fetch_one(self, sql: SQL, params: Params = None) -> dict[str, Any] | None:
         return self._call("fetch_one", sql, params)  # type: ignore[no-any-return]
 
-    def fetch_value(self, sql: str, params: Params = None) -> Any:
+    def fetch_value(self, sql: SQL, params: Params = None) -> Any:
         return self._call("fetch_value", sql, params)
 
-    def execute(self, sql: str, params: Params = None) -> int:
+    def execute(self, sql: SQL, params: Params = None) -> int:
         return self._call("execute", sql, params)  # type: ignore[no-any-return]
 
-    def execute_many(self, sql: str, seq: Sequence[Mapping[str, Any]]) -> int:
+    def execute_many(self, sql: SQL, seq: Sequence[Mapping[str, Any]]) -> int:
         return self._call("execute_many", sql, list(seq))  # type: ignore[no-any-return]
 
     def bulk_insert(self, table: str, rows: Iterable[Mapping[str, Any]], columns: Sequence[str] | None = None) -> int:
         return self._call("bulk_insert", table, list(rows), columns)  # type: ignore[no-any-return]
 
-    def stream(self, sql: str, params: Params = None, batch_size: int = 1000) -> Iterator[dict[str, Any]]:
+    def stream(self, sql: SQL, params: Params = None, batch_size: int = 1000) -> Iterator[dict[str, Any]]:
         actor = self._actor
         actor.check_open(self._depth)
 
@@ -433,25 +434,25 @@ class SyncDatabaseFromAsync(PortalBacked, DatabaseInterface):
             return tx._call(name, *args)
         return self.portal.call(getattr(self.inner, name), *args)
 
-    def fetch_all(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
+    def fetch_all(self, sql: SQL, params: Params = None) -> list[dict[str, Any]]:
         return self._run("fetch_all", sql, params)  # type: ignore[no-any-return]
 
-    def fetch_one(self, sql: str, params: Params = None) -> dict[str, Any] | None:
+    def fetch_one(self, sql: SQL, params: Params = None) -> dict[str, Any] | None:
         return self._run("fetch_one", sql, params)  # type: ignore[no-any-return]
 
-    def fetch_value(self, sql: str, params: Params = None) -> Any:
+    def fetch_value(self, sql: SQL, params: Params = None) -> Any:
         return self._run("fetch_value", sql, params)
 
-    def execute(self, sql: str, params: Params = None) -> int:
+    def execute(self, sql: SQL, params: Params = None) -> int:
         return self._run("execute", sql, params)  # type: ignore[no-any-return]
 
-    def execute_many(self, sql: str, seq: Sequence[Mapping[str, Any]]) -> int:
+    def execute_many(self, sql: SQL, seq: Sequence[Mapping[str, Any]]) -> int:
         return self._run("execute_many", sql, list(seq))  # type: ignore[no-any-return]
 
     def bulk_insert(self, table: str, rows: Iterable[Mapping[str, Any]], columns: Sequence[str] | None = None) -> int:
         return self._run("bulk_insert", table, list(rows), columns)  # type: ignore[no-any-return]
 
-    def stream(self, sql: str, params: Params = None, batch_size: int = 1000) -> Iterator[dict[str, Any]]:
+    def stream(self, sql: SQL, params: Params = None, batch_size: int = 1000) -> Iterator[dict[str, Any]]:
         tx = self._joined()
         if tx is not None:
             return tx.stream(sql, params, batch_size)

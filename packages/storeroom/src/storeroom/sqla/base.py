@@ -41,7 +41,7 @@ from storeroom.sqla.statements import BULK_BATCH_SIZE, BulkInsert
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
-    from sqlalchemy.sql.elements import TextClause
+    from sqlalchemy.sql.base import Executable
 
 __all__ = ["SqlaBase", "normalise_isolation_level"]
 
@@ -342,7 +342,7 @@ class SqlaBase:
     # -- row reading and bulk insert hooks ------------------------------------------------------
 
     def _fetch_on(
-        self, conn: Connection, clause: TextClause, params: Mapping[str, Any], one: bool
+        self, conn: Connection, clause: Executable, params: Mapping[str, Any], one: bool
     ) -> tuple[Sequence[str], Sequence[Sequence[Any]]]:
         """Run a row-returning statement: its column names and its rows (only the first if ``one``).
 
@@ -361,7 +361,7 @@ class SqlaBase:
         return keys, () if row is None else (row,)
 
     async def _afetch_on(
-        self, conn: AsyncConnection, clause: TextClause, params: Mapping[str, Any], one: bool
+        self, conn: AsyncConnection, clause: Executable, params: Mapping[str, Any], one: bool
     ) -> tuple[Sequence[str], Sequence[Sequence[Any]]]:
         """Async twin of :meth:`_fetch_on`, awaited directly (not through ``run_sync``)."""
         result = await conn.execute(clause, params)

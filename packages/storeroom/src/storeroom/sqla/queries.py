@@ -18,16 +18,20 @@ from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from storeroom.sqla.results import to_dicts
-from storeroom.sqla.statements import BulkInsert, check_batch_size, prepare, prepare_many
+from storeroom.sqla.statements import BulkInsert, Statement, check_batch_size, prepare, prepare_many, statement_text
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
     from sqlalchemy.ext.asyncio import AsyncConnection
-    from sqlalchemy.sql.elements import TextClause
+    from sqlalchemy.sql.base import Executable
 
     from storeroom.sqla.base import SqlaBase
 
 __all__ = ["AsyncQueries", "SyncQueries"]
+
+
+#: the driver's rowcount for every statement (SQLAlchemy keeps it only for UPDATE/DELETE constructs)
+_ROWCOUNT = {"preserve_rowcount": True}
 
 
 def _stream_options(batch_size: int) -> dict[str, Any]:
@@ -52,44 +56,44 @@ class SyncQueries(_QueryHost):
     def _use(self, statement: str | None, single: bool = True) -> AbstractContextManager[Connection]:
         raise NotImplementedError
 
-    def fetch_all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    def fetch_all(self, sql: Statement, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Every row, as dicts keyed by column name."""
         clause, bound = prepare(sql, params)
-        with self._use(sql) as conn:
+        with self._use(statement_text(sql)) as conn:
             keys, rows = self._db._fetch_on(conn, clause, bound, False)
         return list(to_dicts(keys, rows))
 
-    def fetch_one(self, sql: str, params: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    def fetch_one(self, sql: Statement, params: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
         """The first row, or None when there is none."""
         clause, bound = prepare(sql, params)
-        with self._use(sql) as conn:
+        with self._use(statement_text(sql)) as conn:
             keys, rows = self._db._fetch_on(conn, clause, bound, True)
         return dict(zip(keys, rows[0], strict=True)) if rows else None
 
-    def fetch_value(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+    def fetch_value(self, sql: Statement, params: Mapping[str, Any] | None = None) -> Any:
         """The first column of the first row, or None when there is no row."""
         clause, bound = prepare(sql, params)
-        with self._use(sql) as conn:
+        with self._use(statement_text(sql)) as conn:
             _, rows = self._db._fetch_on(conn, clause, bound, True)
         return rows[0][0] if rows else None
 
-    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+    def execute(self, sql: Statement, params: Mapping[str, Any] | None = None) -> int:
         """Run one statement; the driver's rowcount (-1 where it has none)."""
         clause, bound = prepare(sql, params)
-        with self._use(sql) as conn:
-            return int(conn.execute(clause, bound).rowcount)
+        with self._use(statement_text(sql)) as conn:
+            return int(conn.execute(clause, bound, execution_options=_ROWCOUNT).rowcount)
 
-    def execute_many(self, sql: str, seq: Sequence[Mapping[str, Any]]) -> int:
+    def execute_many(self, sql: Statement, seq: Sequence[Mapping[str, Any]]) -> int:
         """Run one statement per parameter set (a DBAPI executemany); total rowcount."""
         clause, rows = prepare_many(sql, seq)
         self._precheck()
         if not rows:
             return 0
-        with self._use(sql, single=False) as conn:
-            return int(conn.execute(clause, rows).rowcount)
+        with self._use(statement_text(sql), single=False) as conn:
+            return int(conn.execute(clause, rows, execution_options=_ROWCOUNT).rowcount)
 
     def stream(
-        self, sql: str, params: Mapping[str, Any] | None = None, batch_size: int = 1000
+        self, sql: Statement, params: Mapping[str, Any] | None = None, batch_size: int = 1000
     ) -> Iterator[dict[str, Any]]:
         """Rows fetched ``batch_size`` at a time from a server-side cursor.
 
@@ -99,12 +103,12 @@ class SyncQueries(_QueryHost):
         clause, bound = prepare(sql, params)
         check_batch_size(batch_size)
         self._precheck()
-        return self._stream(sql, clause, bound, batch_size)
+        return self._stream(statement_text(sql), clause, bound, batch_size)
 
     def _stream(
-        self, sql: str, clause: TextClause, bound: Mapping[str, Any], batch_size: int
+        self, sql: str, clause: Executable, bound: Mapping[str, Any], batch_size: int
     ) -> Iterator[dict[str, Any]]:
-        with self._use(sql) as conn:
+        with self._use(statement_text(sql)) as conn:
             result = conn.execute(clause, bound, execution_options=_stream_options(batch_size))
             try:
                 keys = tuple(result.keys())
@@ -132,39 +136,39 @@ class AsyncQueries(_QueryHost):
     def _use(self, statement: str | None, single: bool = True) -> AbstractAsyncContextManager[AsyncConnection]:
         raise NotImplementedError
 
-    async def fetch_all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    async def fetch_all(self, sql: Statement, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         clause, bound = prepare(sql, params)
-        async with self._use(sql) as conn:
+        async with self._use(statement_text(sql)) as conn:
             keys, rows = await self._db._afetch_on(conn, clause, bound, False)
         return list(to_dicts(keys, rows))
 
-    async def fetch_one(self, sql: str, params: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    async def fetch_one(self, sql: Statement, params: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
         clause, bound = prepare(sql, params)
-        async with self._use(sql) as conn:
+        async with self._use(statement_text(sql)) as conn:
             keys, rows = await self._db._afetch_on(conn, clause, bound, True)
         return dict(zip(keys, rows[0], strict=True)) if rows else None
 
-    async def fetch_value(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+    async def fetch_value(self, sql: Statement, params: Mapping[str, Any] | None = None) -> Any:
         clause, bound = prepare(sql, params)
-        async with self._use(sql) as conn:
+        async with self._use(statement_text(sql)) as conn:
             _, rows = await self._db._afetch_on(conn, clause, bound, True)
         return rows[0][0] if rows else None
 
-    async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+    async def execute(self, sql: Statement, params: Mapping[str, Any] | None = None) -> int:
         clause, bound = prepare(sql, params)
-        async with self._use(sql) as conn:
-            return int((await conn.execute(clause, bound)).rowcount)
+        async with self._use(statement_text(sql)) as conn:
+            return int((await conn.execute(clause, bound, execution_options=_ROWCOUNT)).rowcount)
 
-    async def execute_many(self, sql: str, seq: Sequence[Mapping[str, Any]]) -> int:
+    async def execute_many(self, sql: Statement, seq: Sequence[Mapping[str, Any]]) -> int:
         clause, rows = prepare_many(sql, seq)
         self._precheck()
         if not rows:
             return 0
-        async with self._use(sql, single=False) as conn:
-            return int((await conn.execute(clause, rows)).rowcount)
+        async with self._use(statement_text(sql), single=False) as conn:
+            return int((await conn.execute(clause, rows, execution_options=_ROWCOUNT)).rowcount)
 
     def stream(
-        self, sql: str, params: Mapping[str, Any] | None = None, batch_size: int = 1000
+        self, sql: Statement, params: Mapping[str, Any] | None = None, batch_size: int = 1000
     ) -> AsyncIterator[dict[str, Any]]:
         """Rows fetched ``batch_size`` at a time (server-side cursor where the driver has one).
 
@@ -175,12 +179,12 @@ class AsyncQueries(_QueryHost):
         clause, bound = prepare(sql, params)
         check_batch_size(batch_size)
         self._precheck()
-        return self._stream(sql, clause, bound, batch_size)
+        return self._stream(statement_text(sql), clause, bound, batch_size)
 
     async def _stream(
-        self, sql: str, clause: TextClause, bound: Mapping[str, Any], batch_size: int
+        self, sql: str, clause: Executable, bound: Mapping[str, Any], batch_size: int
     ) -> AsyncIterator[dict[str, Any]]:
-        async with self._use(sql) as conn:
+        async with self._use(statement_text(sql)) as conn:
             if conn.dialect.supports_server_side_cursors:
                 result = await conn.stream(clause, bound, execution_options={"yield_per": batch_size})
                 try:

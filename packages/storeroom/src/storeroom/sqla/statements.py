@@ -17,6 +17,7 @@ from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import TextClause
 
@@ -25,11 +26,18 @@ from storeroom.errors import QueryError
 __all__ = [
     "BULK_BATCH_SIZE",
     "BulkInsert",
+    "Statement",
     "bind_names",
     "check_batch_size",
+    "native_ready",
     "prepare",
     "prepare_many",
+    "statement_text",
 ]
+
+#: what the query methods take: SQL text with ``:name`` parameters, or a SQLAlchemy Core
+#: construct (``select``/``insert``/``update``/``delete``) whose parameters are ``bindparam``\ s
+Statement = str | Executable
 
 #: rows sent per executemany by the generic bulk insert; bounds memory for generators
 BULK_BATCH_SIZE = 5000
@@ -47,9 +55,65 @@ def bind_names(sql: str) -> frozenset[str]:
     return _compile(sql)[1]
 
 
-def _mismatch(sql: str, names: frozenset[str], given: Iterable[str], where: str = "") -> QueryError:
+@lru_cache(maxsize=2048)
+def _construct_binds(construct: Executable) -> tuple[frozenset[str], frozenset[str], str]:
+    """A Core construct's required and accepted parameter names, and its SQL for messages.
+
+    Compiled once per construct (generic dialect): callers that run one shape many times
+    keep the construct and pass new parameters, as with ``text()``.
+    """
+    compiled = construct.compile()  # type: ignore[attr-defined]
+    binds = compiled.binds
+    required = frozenset(name for name, bind in binds.items() if bind.required)
+    return required, frozenset(binds), compiled.string
+
+
+def statement_text(statement: Statement) -> str:
+    """The SQL to quote in errors and logs (a construct compiled for the generic dialect)."""
+    if isinstance(statement, str):
+        return statement
+    if isinstance(statement, TextClause):
+        return statement.text
+    return _construct_binds(statement)[2]
+
+
+@lru_cache(maxsize=2048)
+def native_ready(clause: Executable, dialect: Any) -> bool:
+    """Whether a dialect's raw-driver path may run ``clause`` and give the same result.
+
+    The native paths (psycopg's cursor, asyncmy's) send the compiled SQL with the caller's
+    values as they are and hand back the driver's values, skipping SQLAlchemy's bind and
+    result processing. That is exact for ``text()`` and for constructs whose parameters
+    are all plain ``bindparam``s and whose types process nothing on this dialect (the
+    untyped ``sa.table()``/``sa.column()`` kind). Anything else takes SQLAlchemy's path.
+    Decided once per construct and dialect.
+    """
+    if isinstance(clause, TextClause):
+        return True
+    compiled: Any = clause.compile(dialect=dialect)  # type: ignore[attr-defined]
+    if getattr(compiled, "escaped_bind_names", None) or getattr(compiled, "post_compile_params", None):
+        return False
+    for bind in compiled.binds.values():
+        if not bind.required or bind.expanding or bind.literal_execute:
+            return False
+        if bind.type._cached_bind_processor(dialect) is not None:
+            return False
+    columns = getattr(compiled, "_result_columns", None)
+    if columns is None:
+        return False
+    try:  # the driver's column type is unknown here: a type that needs it processes something
+        return all(entry[3]._cached_result_processor(dialect, None) is None for entry in columns)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _mismatch(
+    sql: str, names: frozenset[str], given: Iterable[str], where: str = "", required: frozenset[str] | None = None
+) -> QueryError:
+    """The error naming missing and unknown parameters; ``required`` (default: ``names``) must
+    all be given, and only ``names`` may be."""
     given_set = set(given)
-    missing = sorted(names - given_set)
+    missing = sorted((names if required is None else required) - given_set)
     unknown = sorted(given_set - names)
     parts = []
     if missing:
@@ -60,34 +124,59 @@ def _mismatch(sql: str, names: frozenset[str], given: Iterable[str], where: str 
     return QueryError(f"{'; '.join(parts)}{where} (the statement takes {takes})", statement=sql)
 
 
-def prepare(sql: str, params: Mapping[str, Any] | None) -> tuple[TextClause, Mapping[str, Any]]:
-    """The statement and its parameters, after checking the names match exactly."""
-    if not isinstance(sql, str):
-        raise QueryError(f"sql must be a string, got {type(sql).__name__}")
-    clause, names = _compile(sql)
+def _check_construct(construct: Executable, given: Iterable[str], where: str = "") -> None:
+    required, accepted, shown = _construct_binds(construct)
+    given_set = set(given)
+    if not required <= given_set <= accepted:
+        raise _mismatch(shown, accepted, given_set, where, required)
+
+
+def _check_statement(sql: object) -> None:
+    if not isinstance(sql, str | Executable):
+        raise QueryError(f"sql must be a string or a SQLAlchemy Core statement, got {type(sql).__name__}")
+
+
+def prepare(sql: Statement, params: Mapping[str, Any] | None) -> tuple[Executable, Mapping[str, Any]]:
+    """The statement and its parameters, after checking the names match exactly.
+
+    For a Core construct every required ``bindparam`` must be given, and nothing else.
+    """
+    _check_statement(sql)
     if params is None:
         params = {}
     elif not isinstance(params, Mapping):
         raise QueryError(
             f"parameters must be a mapping of names to values (':id' -> {{'id': 1}}), got {type(params).__name__}",
-            statement=sql,
+            statement=statement_text(sql),
         )
+    if not isinstance(sql, str):
+        _check_construct(sql, params.keys())
+        return sql, params
+    clause, names = _compile(sql)
     if params.keys() != names:
         raise _mismatch(sql, names, params.keys())
     return clause, params
 
 
-def prepare_many(sql: str, seq: Iterable[Mapping[str, Any]]) -> tuple[TextClause, list[Mapping[str, Any]]]:
+def prepare_many(sql: Statement, seq: Iterable[Mapping[str, Any]]) -> tuple[Executable, list[Mapping[str, Any]]]:
     """Like :func:`prepare` for an executemany: every parameter set is checked."""
-    if not isinstance(sql, str):
-        raise QueryError(f"sql must be a string, got {type(sql).__name__}")
+    _check_statement(sql)
     if isinstance(seq, Mapping):
-        raise QueryError("execute_many takes a sequence of parameter mappings, got a single mapping", statement=sql)
-    clause, names = _compile(sql)
+        raise QueryError(
+            "execute_many takes a sequence of parameter mappings, got a single mapping", statement=statement_text(sql)
+        )
     rows = list(seq)
     for index, row in enumerate(rows):
         if not isinstance(row, Mapping):
-            raise QueryError(f"parameter set #{index} is a {type(row).__name__}, not a mapping", statement=sql)
+            raise QueryError(
+                f"parameter set #{index} is a {type(row).__name__}, not a mapping", statement=statement_text(sql)
+            )
+    if not isinstance(sql, str):
+        for index, row in enumerate(rows):
+            _check_construct(sql, row.keys(), f" in parameter set #{index}")
+        return sql, rows
+    clause, names = _compile(sql)
+    for index, row in enumerate(rows):
         if row.keys() != names:
             raise _mismatch(sql, names, row.keys(), f" in parameter set #{index}")
     return clause, rows
