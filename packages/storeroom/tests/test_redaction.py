@@ -187,7 +187,7 @@ def test_redact_exception_leaves_what_code_compares_alone() -> None:
 
     from storeroom.redaction import redact_exception
 
-    class Code(str, enum.Enum):
+    class Code(str, enum.Enum):  # noqa: UP042 - the shape SDK error codes have (azure-core)
         INVALID_BLOCK_LIST = "InvalidBlockList"
 
     class Where(NamedTuple):
