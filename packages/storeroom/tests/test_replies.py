@@ -50,6 +50,16 @@ class TestRangeReply:
         reply.check("bytes 7-9/10", 3)
         assert reply.check_data(b"789") == b"789"
 
+    def test_an_object_ending_before_the_range_has_nothing_to_read(self) -> None:
+        reply = RangeReply("k", 0, 10, "S3")
+        assert reply.check("bytes 0-0/0", 1) == 0  # s3rver's answer for a zero-byte object: nothing to read
+        assert reply.due == 0
+        assert reply.check_data(b"") == b""
+
+    def test_bytes_to_read(self) -> None:
+        assert RangeReply("k", 2, 5, "S3").check("bytes 2-4/10", 3) == 3
+        assert RangeReply("k", 0, 100, "S3").check(None, 10) == 10
+
     def test_whole_object_asked_for_may_come_as_a_plain_reply(self) -> None:
         reply = RangeReply("k", 0, 100, "S3")
         reply.check(None, 10)

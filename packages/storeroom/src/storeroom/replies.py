@@ -76,22 +76,34 @@ class RangeReply:
             key=self.key,
         )
 
+    @property
+    def due(self) -> int:
+        """Bytes the whole read must come to (clipped to the object's size, once known)."""
+        return max(0, (self.end if self.total is None else min(self.end, self.total)) - self.start)
+
     def check(
         self, content_range: str | None, length: int | None, *, first: int | None = None, last: int | None = None
-    ) -> None:
-        """One reply to a request for bytes ``first..last`` (inclusive; the whole range by default)."""
+    ) -> int:
+        """One reply to a request for bytes ``first..last`` (inclusive; the whole range by default).
+
+        Returns how many bytes of its body to read: none when the object turned out to end
+        before the range (whatever the reply claims to carry).
+        """
         first = self.start if first is None else first
         last = self.end - 1 if last is None else last
         if content_range is None:  # a plain 200: the whole object, fine only if that is the slice asked for
             if first == 0 and length is not None and length - 1 <= last:
                 self.total = length
-                return
+                return length
             raise self._wrong(f"the whole object ({length} bytes) instead of bytes {first}-{last}")
         match = _CONTENT_RANGE.match(content_range)
         if match is None:
             raise self._wrong(f"a malformed Content-Range {content_range!r}")
         got_first, got_last = int(match[1]), int(match[2])
         total = None if match[3] == "*" else int(match[3])
+        if total is not None and first >= total:
+            self.total = total  # the object ends before the range: the slice is empty, whatever was sent
+            return 0
         want_last = last if total is None else min(last, total - 1)
         if (got_first, got_last) != (first, want_last):
             raise self._wrong(
@@ -101,12 +113,12 @@ class RangeReply:
             raise self._wrong(f"{length} bytes for a Content-Range of {got_last - got_first + 1}")
         if total is not None:
             self.total = total
+        return got_last - got_first + 1
 
     def check_data(self, data: bytes) -> bytes:
         """``data`` if it is exactly the slice asked for (clipped to the object's size, when known)."""
-        expected = (self.end if self.total is None else min(self.end, self.total)) - self.start
-        if len(data) != expected:
-            raise self._wrong(f"{len(data)} bytes where {expected} were due")
+        if len(data) != self.due:
+            raise self._wrong(f"{len(data)} bytes where {self.due} were due")
         return data
 
 
