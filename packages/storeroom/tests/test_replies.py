@@ -89,6 +89,13 @@ class TestRangeReply:
         with pytest.raises(InconsistentResponseError, match="3 bytes where 4 were due"):
             reply.check_data(b"012")
 
+    def test_replies_checked_against_the_range_header_sent(self) -> None:
+        reply = RangeReply("k", 3, 9, "Azure")
+        assert reply.check_for("bytes=3-5", "bytes 3-5/10", 3) == 3
+        assert reply.check_for("bytes=6-", "bytes 6-9/10", 4) == 4
+        with pytest.raises(InconsistentResponseError, match="bytes 0-4"):
+            reply.check_for("bytes=3-4", "bytes 0-4/10", 5)  # the SDK alone would return b"01234" for [3, 5)
+
     def test_sub_requests_are_checked_against_their_own_ranges(self) -> None:
         reply = RangeReply("k", 0, 10, "Azure")
         reply.check("bytes 0-3/10", 4, first=0, last=3)

@@ -16,6 +16,8 @@ from storeroom.redaction import redact
 
 __all__ = ["ListingOrder", "RangeReply", "note_leftover"]
 
+_RANGE = re.compile(r"^\s*bytes=(\d+)-(\d*)\s*$", re.IGNORECASE)
+_TO_THE_END = 2**63  # "bytes=a-": up to the object's last byte
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 
 
@@ -114,6 +116,13 @@ class RangeReply:
         if total is not None:
             self.total = total
         return got_last - got_first + 1
+
+    def check_for(self, requested: str | None, content_range: str | None, length: int | None) -> int:
+        """:meth:`check` a reply to a request whose Range header was ``requested`` (``bytes=a-b``)."""
+        match = _RANGE.match(requested or "")
+        if match is None:
+            return self.check(content_range, length)
+        return self.check(content_range, length, first=int(match[1]), last=int(match[2]) if match[2] else _TO_THE_END)
 
     def check_data(self, data: bytes) -> bytes:
         """``data`` if it is exactly the slice asked for (clipped to the object's size, when known)."""
