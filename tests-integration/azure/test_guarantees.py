@@ -235,7 +235,6 @@ def test_async_failed_staged_upload_says_so(azurite: Any, container: str) -> Non
 
 def test_a_small_failed_write_leaves_nothing_to_report(azurite: Any, container: str) -> None:
     boom = SourceFailure("early")
-    with AzureBlobStorage(container, block_size=64 * KiB, **azurite.key_config()) as st:
-        with pytest.raises(SourceFailure):
-            st.write("small", _blocks_then(boom, blocks=0))
+    with AzureBlobStorage(container, block_size=64 * KiB, **azurite.key_config()) as st, pytest.raises(SourceFailure):
+        st.write("small", _blocks_then(boom, blocks=0))
     assert not getattr(boom, "__notes__", [])
