@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -64,6 +65,20 @@ def blob_names(azurite: Azurite, container: str) -> Any:
             return [b.name for b in service.get_container_client(container).list_blobs()]
 
     return names
+
+
+@pytest.fixture
+def sas_token(container: str) -> str:
+    """A container SAS token (read, write, delete, list, create) for ``container``."""
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    return generate_container_sas(
+        ACCOUNT,
+        container,
+        account_key=ACCOUNT_KEY,
+        permission=ContainerSasPermissions(read=True, write=True, delete=True, list=True, create=True),
+        expiry=datetime.now(UTC) + timedelta(hours=1),
+    )
 
 
 # -- a connection that drops mid-request --------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,8 +18,6 @@ from _proxy import CuttingProxy
 from storeroom.errors import InconsistentResponseError
 from storeroom.testing.storage import SourceFailure, payload
 from storeroom_azure import AsyncAzureBlobStorage, AzureBlobStorage
-
-from .conftest import ACCOUNT, ACCOUNT_KEY  # type: ignore[import-not-found]
 
 KiB = 1024
 
@@ -112,19 +109,6 @@ def test_a_listing_abandoned_mid_way_closes_cleanly(azurite: Any, container: str
 
 
 # -- ranges: a service that does not answer the range it was asked ----------------------------
-
-
-@pytest.fixture
-def sas_token(container: str) -> str:
-    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
-
-    return generate_container_sas(
-        ACCOUNT,
-        container,
-        account_key=ACCOUNT_KEY,
-        permission=ContainerSasPermissions(read=True, write=True, list=True, create=True),
-        expiry=datetime.now(UTC) + timedelta(hours=1),
-    )
 
 
 @pytest.fixture
