@@ -146,8 +146,8 @@ class S3Base:
         if self._conditional is False:
             raise NotSupportedError(
                 f"cannot write {key!r} create-only (overwrite=False): {self._service} does not enforce "
-                f"If-None-Match ({self._unconditional_why}), so storeroom could not tell whether it replaced "
-                "an object; nothing was written. Set conditional_writes = true only for a server that enforces it.",
+                f"If-None-Match ({self._unconditional_why}), so the write could silently replace an object; "
+                "nothing was written. Set conditional_writes = true only for a server that enforces it.",
                 key=key,
             )
 
