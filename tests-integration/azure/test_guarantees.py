@@ -195,7 +195,7 @@ def test_a_failed_staged_upload_says_its_blocks_were_left(azurite: Any, containe
         assert excinfo.value is boom
         assert not st.exists("left/big.bin")
     (note,) = boom.__notes__
-    assert "uncommitted block(s) staged for 'left/big.bin'" in note and "after a week" in note
+    assert "uncommitted block(s) staged for 'left/big.bin'" in note and "after a week" in note, note
     with azurite.service() as service:
         committed, uncommitted = service.get_blob_client(container, "left/big.bin").get_block_list("all")
     assert committed == [] and uncommitted, "the note must be true"

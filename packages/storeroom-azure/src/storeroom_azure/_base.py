@@ -266,8 +266,8 @@ class AzureBase:
             note_leftover(
                 failure,
                 f"up to {len(ids.ids)} uncommitted block(s) staged for {key!r} in container {self.container!r} "
-                f"(block ids: base64 of '{ids.nonce}-NNNNNN'): nothing is visible under the key, and Azure "
-                "discards uncommitted blocks after a week or at the blob's next commit",
+                f"(block ids: base64 of '{ids.nonce}-NNNNNN'): they stay, invisible, until Azure discards "
+                "uncommitted blocks, after a week or at the blob's next commit",
             )
 
     def _missing(self, key: str) -> ObjectNotFoundError:

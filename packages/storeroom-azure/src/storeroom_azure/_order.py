@@ -25,6 +25,7 @@ same code serves the sync and the async store; each drives it with its own SDK c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +62,9 @@ class Emit:
 
 
 Command = Open | Next | Close | Emit
+
+#: characters above U+FFFF: a surrogate pair in UTF-16
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 Walk = Generator[Command, Any, None]
 
 
@@ -69,10 +73,8 @@ def _astral_at(key: str, index: int) -> bool:
 
 
 def _first_astral(key: str, start: int) -> int | None:
-    for index in range(start, len(key)):
-        if ord(key[index]) > 0xFFFF:
-            return index
-    return None
+    found = _ASTRAL.search(key, start)
+    return None if found is None else found.start()
 
 
 @dataclass
