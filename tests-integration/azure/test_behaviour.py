@@ -6,6 +6,7 @@ import asyncio
 import logging
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -174,6 +175,19 @@ def test_presigned_put_then_get(store: AzureBlobStorage) -> None:
 
 
 # -- SAS-token configuration ----------------------------------------------------------------
+
+
+@pytest.fixture
+def sas_token(container: str) -> str:
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    return generate_container_sas(
+        ACCOUNT,
+        container,
+        account_key=ACCOUNT_KEY,
+        permission=ContainerSasPermissions(read=True, write=True, delete=True, list=True, create=True),
+        expiry=datetime.now(UTC) + timedelta(hours=1),
+    )
 
 
 def test_sas_token_config(azurite: Any, container: str, sas_token: str, caplog: pytest.LogCaptureFixture) -> None:
