@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Self
 from botocore.exceptions import ClientError
 
 from storeroom.config.models import validate_model
-from storeroom.errors import NotSupportedError, StorageError
+from storeroom.errors import StorageError
 from storeroom.logs import get_logger
 from storeroom.objects import ObjectInfo
 from storeroom.redaction import redact
@@ -19,7 +19,7 @@ from storeroom_s3._keys import KeyMap
 from storeroom_s3._metadata import decode_metadata, encode_metadata
 from storeroom_s3._multipart import log
 from storeroom_s3._parts import PartPlan, part_size_for_length
-from storeroom_s3._probe import Steps, conditional_write_probe, probe_key
+from storeroom_s3._probe import Steps, conditional_write_probe, probe_key, unconditional
 from storeroom_s3.settings import S3StorageSettings
 
 __all__ = ["DEFAULT_CONTENT_TYPE", "DELETE_BATCH", "S3Base", "delete_failure"]
@@ -144,12 +144,7 @@ class S3Base:
     def _refuse_create_only(self, key: str) -> None:
         """Raise NotSupportedError (before any I/O of the write) if create-only is not enforced here."""
         if self._conditional is False:
-            raise NotSupportedError(
-                f"cannot write {key!r} create-only (overwrite=False): {self._service} does not enforce "
-                f"If-None-Match ({self._unconditional_why}), so the write could silently replace an object; "
-                "nothing was written. Set conditional_writes = true only for a server that enforces it.",
-                key=key,
-            )
+            raise unconditional(key, self._service, self._unconditional_why)
 
     # -- what a failed abort leaves --------------------------------------------------------
 

@@ -17,10 +17,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from storeroom.errors import NotSupportedError
 from storeroom_s3._errors import error_code
 from storeroom_s3._multipart import log
 
-__all__ = ["PROBE_PREFIX", "Call", "Reply", "Steps", "conditional_write_probe", "probe_key"]
+__all__ = ["PROBE_PREFIX", "Call", "Reply", "Steps", "conditional_write_probe", "probe_key", "unconditional"]
 
 #: under the reserved ``.storeroom`` prefix, so a probe never touches a user's key
 PROBE_PREFIX = ".storeroom/probes/"
@@ -93,3 +94,13 @@ def _cleaned(reply: Reply, what: str) -> None:
     """The verdict stands whether or not the probe's own leftovers could be removed."""
     if reply.error is not None:
         log.warning("could not remove the conditional-write probe's %s its key (%s)", what, error_code(reply.error))
+
+
+def unconditional(key: str, service: str, why: str) -> NotSupportedError:
+    """The refusal of a create-only write where the server does not enforce it (raised before any I/O)."""
+    return NotSupportedError(
+        f"cannot write {key!r} create-only (overwrite=False): {service} does not enforce If-None-Match ({why}), "
+        "so the write could silently replace an object; nothing was written. Set conditional_writes = true only "
+        "for a server that enforces it.",
+        key=key,
+    )
