@@ -37,6 +37,19 @@ class Azurite:
         return BlobServiceClient.from_connection_string(self.connection_string)
 
 
+def container_sas(container: str) -> str:
+    """A SAS token for ``container`` (read, write, delete, list, create; valid for an hour)."""
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    return generate_container_sas(
+        ACCOUNT,
+        container,
+        account_key=ACCOUNT_KEY,
+        permission=ContainerSasPermissions(read=True, write=True, delete=True, list=True, create=True),
+        expiry=datetime.now(UTC) + timedelta(hours=1),
+    )
+
+
 @pytest.fixture(scope="session")
 def azurite(azurite_url: str) -> Azurite:
     return Azurite(azurite_url.rstrip("/"))
@@ -65,20 +78,6 @@ def blob_names(azurite: Azurite, container: str) -> Any:
             return [b.name for b in service.get_container_client(container).list_blobs()]
 
     return names
-
-
-@pytest.fixture
-def sas_token(container: str) -> str:
-    """A container SAS token (read, write, delete, list, create) for ``container``."""
-    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
-
-    return generate_container_sas(
-        ACCOUNT,
-        container,
-        account_key=ACCOUNT_KEY,
-        permission=ContainerSasPermissions(read=True, write=True, delete=True, list=True, create=True),
-        expiry=datetime.now(UTC) + timedelta(hours=1),
-    )
 
 
 # -- a connection that drops mid-request --------------------------------------------------

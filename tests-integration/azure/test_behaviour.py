@@ -6,7 +6,6 @@ import asyncio
 import logging
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -27,7 +26,7 @@ from storeroom.policy import StoragePolicy
 from storeroom.testing.storage import payload
 from storeroom_azure import AsyncAzureBlobStorage, AzureBlobStorage
 
-from .conftest import ACCOUNT, ACCOUNT_KEY, new_container_name  # type: ignore[import-not-found]
+from .conftest import ACCOUNT, ACCOUNT_KEY, container_sas, new_container_name  # type: ignore[import-not-found]
 
 KiB = 1024
 
@@ -179,15 +178,7 @@ def test_presigned_put_then_get(store: AzureBlobStorage) -> None:
 
 @pytest.fixture
 def sas_token(container: str) -> str:
-    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
-
-    return generate_container_sas(
-        ACCOUNT,
-        container,
-        account_key=ACCOUNT_KEY,
-        permission=ContainerSasPermissions(read=True, write=True, delete=True, list=True, create=True),
-        expiry=datetime.now(UTC) + timedelta(hours=1),
-    )
+    return container_sas(container)
 
 
 def test_sas_token_config(azurite: Any, container: str, sas_token: str, caplog: pytest.LogCaptureFixture) -> None:

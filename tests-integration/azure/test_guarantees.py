@@ -19,6 +19,8 @@ from storeroom.errors import InconsistentResponseError
 from storeroom.testing.storage import SourceFailure, payload
 from storeroom_azure import AsyncAzureBlobStorage, AzureBlobStorage
 
+from .conftest import container_sas  # type: ignore[import-not-found]
+
 KiB = 1024
 
 #: keys where UTF-16 and UTF-8 order disagree, at several depths, with small and large astral blocks
@@ -109,6 +111,11 @@ def test_a_listing_abandoned_mid_way_closes_cleanly(azurite: Any, container: str
 
 
 # -- ranges: a service that does not answer the range it was asked ----------------------------
+
+
+@pytest.fixture
+def sas_token(container: str) -> str:
+    return container_sas(container)
 
 
 @pytest.fixture
