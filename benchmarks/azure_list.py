@@ -13,25 +13,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+from _azurite import azurite_url, connection_string
 from _common import report, rotate, timed
-
-ACCOUNT = "devstoreaccount1"
-ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-
-
-def _azurite(stack: contextlib.ExitStack) -> str:
-    url = os.environ.get("STOREROOM_TEST_AZURITE_URL", "").strip()
-    if url:
-        return url.rstrip("/")
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests-integration"))
-    from _services import AZURITE_STARTER
-
-    return AZURITE_STARTER.start(stack).rstrip("/")
 
 
 def _keys(count: int, mixed: bool) -> list[str]:
@@ -57,8 +44,7 @@ def main() -> int:
     from storeroom_azure import AzureBlobStorage
 
     with contextlib.ExitStack() as stack:
-        url = _azurite(stack)
-        connection = f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};BlobEndpoint={url};"
+        connection = connection_string(azurite_url(stack))
         service = stack.enter_context(BlobServiceClient.from_connection_string(connection))
         container = f"bench-{uuid.uuid4().hex[:12]}"
         client = service.create_container(container)
