@@ -31,12 +31,11 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
+from _azurite import azurite_url, connection_string
 from _common import cpu_seconds, peak_rss, size_arg
 
 MiB = 1024 * 1024
 CHUNK = MiB
-ACCOUNT = "devstoreaccount1"
-ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 #: label -> (child variant, baseline label)
 VARIANTS: dict[str, tuple[str, str]] = {
@@ -45,10 +44,6 @@ VARIANTS: dict[str, tuple[str, str]] = {
     "sdk aio upload_blob": ("sdk_aio", "sdk aio upload_blob"),
     "storeroom async write": ("storeroom_async", "sdk aio upload_blob"),
 }
-
-
-def _connection_string(url: str) -> str:
-    return f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};BlobEndpoint={url};"
 
 
 # -- the child: one upload ------------------------------------------------------------------
@@ -73,7 +68,7 @@ def child(
     import asyncio
 
     pattern = os.urandom(CHUNK)  # a fresh buffer; slices of it are new bytes objects
-    cs = _connection_string(url)
+    cs = connection_string(url)
     options = {"max_block_size": block, "max_single_put_size": block}
     if variant == "sdk":
         from azure.storage.blob import BlobServiceClient
@@ -125,16 +120,6 @@ def child(
 # -- the parent: rounds, cleanup, report ------------------------------------------------------
 
 
-def _azurite(stack: contextlib.ExitStack) -> str:
-    url = os.environ.get("STOREROOM_TEST_AZURITE_URL", "").strip()
-    if url:
-        return url.rstrip("/")
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests-integration"))
-    from _services import AZURITE_STARTER
-
-    return AZURITE_STARTER.start(stack).rstrip("/")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=size_arg, default=size_arg(os.environ.get("STOREROOM_BENCH_SIZE", "512MiB")))
@@ -163,8 +148,8 @@ def main() -> int:
         # A fresh Azurite per round: its in-memory store frees deleted blobs only lazily and
         # refuses writes past half the machine's memory (MemoryExtentStoreAtSizeLimit).
         with contextlib.ExitStack() as stack:
-            url = _azurite(stack)
-            service = stack.enter_context(BlobServiceClient.from_connection_string(_connection_string(url)))
+            url = azurite_url(stack)
+            service = stack.enter_context(BlobServiceClient.from_connection_string(connection_string(url)))
             container = f"bench-{uuid.uuid4().hex[:12]}"
             service.create_container(container)
             stack.callback(service.delete_container, container)

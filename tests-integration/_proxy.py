@@ -7,6 +7,8 @@ cuts in all; after that the network is "back" and later connections (an abort, a
 pass untouched. ``times=None`` never brings it back, so SDK retries fail too.
 ``cut_after=None`` never cuts requests; ``response_limit`` ends every server-to-client
 stream after that many bytes instead (a download cut off mid-body, on every connection).
+``rewrite=(old, new)`` replaces bytes in what clients send (a header the server should not
+see, for a server that ignores it; only where the request's signature does not cover it).
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ class CuttingProxy:
         times: int | None = 1,
         path: str = "",
         response_limit: int | None = None,
+        rewrite: tuple[bytes, bytes] | None = None,
     ) -> None:
         self.upstream = upstream
         self.remaining = cut_after if cut_after is not None else float("inf")
         self.response_limit = response_limit
+        self.rewrite = rewrite
         self.times = times
         self.cuts = 0
         self.url = f"http://127.0.0.1:{{port}}{path}"
@@ -80,6 +84,8 @@ class CuttingProxy:
                     if cut:
                         self._reset(src, dst)
                         return
+                    if self.rewrite is not None:
+                        data = data.replace(*self.rewrite)
                 dst.sendall(data)
         except OSError:
             pass

@@ -6,7 +6,7 @@ For each service, in order:
 2. a server already listening on loopback at the default port, recognised by its wire protocol;
 3. a *starter*: something that can bring one up for the session — a Docker container through
    testcontainers when a Docker engine is reachable, or a local process on a free loopback port
-   (moto's server; Azurite, installed from npm into the cache folder on first use);
+   (moto's server; Azurite and s3rver, installed from npm into the cache folder on first use);
 4. nothing: the test is skipped, or, with ``CI=true``, fails — a missing service in CI is a
    broken pipeline, not a reason to go green.
 
@@ -33,6 +33,7 @@ from typing import Literal, Protocol
 __all__ = [
     "AZURITE_STARTER",
     "MOTO_STARTER",
+    "S3RVER_STARTER",
     "SERVICES",
     "ContainerStarter",
     "Loopback",
@@ -43,6 +44,7 @@ __all__ = [
     "docker_unavailable_reason",
     "free_port",
     "install_azurite",
+    "install_s3rver",
     "is_ci",
     "missing_action",
     "provide",
@@ -229,13 +231,14 @@ def _cache_dir() -> str:
 class ProcessStarter:
     """A local server process on a free loopback port, stopped when the session ends.
 
-    ``command(port)`` builds the argv; ``prepare()`` (optional) installs the program first and
-    returns None, or returns why it cannot (then the starter is unavailable). The server's
-    output goes to a log file under the cache folder, quoted when it fails to come up.
+    ``command(port, scratch)`` builds the argv (``scratch``: an empty folder of its own, removed
+    afterwards); ``prepare()`` (optional) installs the program first, and ``available()`` says
+    why it cannot (then the starter is unavailable). The server's output goes to a log file
+    under the cache folder, quoted when it fails to come up.
     """
 
     name: str
-    command: Callable[[int], list[str]]
+    command: Callable[[int, str], list[str]]
     url: str  # template with {host} and {port}
     probe: Probe
     available: Callable[[], str | None] = lambda: None
@@ -246,19 +249,27 @@ class ProcessStarter:
         return self.available()
 
     def start(self, stack: contextlib.ExitStack) -> str:
+        import shutil
         import subprocess
         import tempfile
 
         self.prepare()
         port = free_port()
         os.makedirs(_cache_dir(), exist_ok=True)
+        label = self.name.replace(" ", "-")
         log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed by the stack
-            prefix=f"{self.name.replace(' ', '-')}-", suffix=".log", dir=_cache_dir(), delete=False
+            prefix=f"{label}-", suffix=".log", dir=_cache_dir(), delete=False
         )
         stack.callback(os.unlink, log.name)
         stack.callback(log.close)
+        scratch = tempfile.mkdtemp(prefix=f"{label}-data-", dir=_cache_dir())
+        stack.callback(shutil.rmtree, scratch, ignore_errors=True)
         proc = subprocess.Popen(
-            self.command(port), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            self.command(port, scratch),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
 
         def stop() -> None:
@@ -290,56 +301,77 @@ def _moto_available() -> str | None:
 
 MOTO_STARTER = ProcessStarter(
     name="moto server",
-    command=lambda port: [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
+    command=lambda port, _: [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
     url="http://{host}:{port}",
     probe=http_probe,
     available=_moto_available,
 )
 
-#: Azurite's npm package, installed on demand into the cache folder (the npm registry is reachable)
-AZURITE_NPM_SPEC = "azurite@3"
 
+@dataclass(frozen=True)
+class NpmTool:
+    """A server from an npm package, installed on demand into the cache folder (npm's registry is reachable)."""
 
-def _azurite_home() -> str:
-    return os.environ.get("STOREROOM_AZURITE_HOME") or os.path.join(_cache_dir(), "azurite")
+    name: str
+    spec: str  # what ``npm install`` gets, e.g. "azurite@3"
+    entry: str  # the program inside the install folder
+    home_env: str  # an environment variable that points at an existing install instead
 
+    @property
+    def home(self) -> str:
+        return os.environ.get(self.home_env) or os.path.join(_cache_dir(), self.name)
 
-def _azurite_bin() -> str:
-    return os.path.join(_azurite_home(), "node_modules", ".bin", "azurite-blob")
+    @property
+    def path(self) -> str:
+        return os.path.join(self.home, *self.entry.split("/"))
 
+    def unavailable_reason(self) -> str | None:
+        import shutil
 
-def _azurite_available() -> str | None:
-    import shutil
-
-    if os.path.exists(_azurite_bin()):
+        if os.path.exists(self.path):
+            return None
+        if shutil.which("npm") is None or shutil.which("node") is None:
+            return f"{self.name} is not installed and there is no node/npm to install it (apt-get install nodejs npm)"
         return None
-    if shutil.which("npm") is None or shutil.which("node") is None:
-        return "Azurite is not installed and there is no node/npm to install it"
-    return None
+
+    def install(self) -> str:
+        """``npm install`` the package into the cache folder unless it is there; the program's path."""
+        import subprocess
+
+        if not os.path.exists(self.path):
+            os.makedirs(self.home, exist_ok=True)
+            subprocess.run(
+                ["npm", "install", "--prefix", self.home, "--no-audit", "--no-fund", "--loglevel=error", self.spec],
+                check=True,
+                stdin=subprocess.DEVNULL,
+            )
+        return self.path
+
+
+AZURITE_NPM = NpmTool("azurite", "azurite@3", "node_modules/.bin/azurite-blob", "STOREROOM_AZURITE_HOME")
+#: a second S3 implementation beside moto: it ignores If-None-Match and answers bytes=0-0 with the
+#: whole object, which is what the guarantee checks need a server for
+S3RVER_NPM = NpmTool("s3rver", "s3rver@3", "node_modules/s3rver/bin/s3rver.js", "STOREROOM_S3RVER_HOME")
 
 
 def install_azurite() -> str:
     """Install Azurite with npm into the cache folder unless it is there; its azurite-blob path."""
-    import subprocess
+    return AZURITE_NPM.install()
 
-    if not os.path.exists(_azurite_bin()):
-        home = _azurite_home()
-        os.makedirs(home, exist_ok=True)
-        subprocess.run(
-            ["npm", "install", "--prefix", home, "--no-audit", "--no-fund", "--loglevel=error", AZURITE_NPM_SPEC],
-            check=True,
-            stdin=subprocess.DEVNULL,
-        )
-    return _azurite_bin()
+
+def install_s3rver() -> str:
+    """Install s3rver with npm into the cache folder unless it is there; its s3rver.js path."""
+    return S3RVER_NPM.install()
 
 
 AZURITE_STARTER = ProcessStarter(
     name="azurite (npm)",
-    command=lambda port: [
-        _azurite_bin(),
+    command=lambda port, _: [
+        AZURITE_NPM.path,
         "--inMemoryPersistence",
         "--skipApiVersionCheck",
         "--loose",
+        "--disableTelemetry",  # it would try to reach a collector on the internet
         "--blobHost",
         LOOPBACK,
         "--blobPort",
@@ -347,8 +379,31 @@ AZURITE_STARTER = ProcessStarter(
     ],
     url="http://{host}:{port}/devstoreaccount1",
     probe=http_probe,
-    available=_azurite_available,
+    available=AZURITE_NPM.unavailable_reason,
     prepare=install_azurite,
+    timeout=120.0,
+)
+
+S3RVER_STARTER = ProcessStarter(
+    name="s3rver (npm)",
+    command=lambda port, scratch: [
+        "node",
+        # s3rver 3 encrypts its listing continuation tokens with DES, which OpenSSL 3 keeps in its
+        # legacy provider: without it every paginated listing fails with InternalError
+        "--openssl-legacy-provider",
+        S3RVER_NPM.path,
+        "--directory",
+        scratch,
+        "--address",
+        LOOPBACK,
+        "--port",
+        str(port),
+        "--silent",
+    ],
+    url="http://{host}:{port}",
+    probe=http_probe,
+    available=S3RVER_NPM.unavailable_reason,
+    prepare=install_s3rver,
     timeout=120.0,
 )
 
@@ -506,6 +561,15 @@ S3 = ServiceSpec(
     hint="Set STOREROOM_TEST_S3_ENDPOINT=http://127.0.0.1:PORT (moto_server -p PORT)",
 )
 
+S3RVER = ServiceSpec(
+    name="s3rver",
+    env_vars=("STOREROOM_TEST_S3RVER_ENDPOINT",),
+    loopback=None,  # started on a free port
+    starters=(S3RVER_STARTER,),
+    hint="Install Node.js with npm (the tests npm-install s3rver themselves), or set "
+    "STOREROOM_TEST_S3RVER_ENDPOINT=http://127.0.0.1:PORT of a running `s3rver -d DIR -p PORT`",
+)
+
 AZURITE = ServiceSpec(
     name="azurite",
     env_vars=("STOREROOM_TEST_AZURITE_URL",),
@@ -522,7 +586,7 @@ AZURITE = ServiceSpec(
     hint="Set STOREROOM_TEST_AZURITE_URL=http://127.0.0.1:10000/devstoreaccount1 or run azurite-blob",
 )
 
-SERVICES: dict[str, ServiceSpec] = {spec.name: spec for spec in (POSTGRES, MARIADB, MSSQL, S3, AZURITE)}
+SERVICES: dict[str, ServiceSpec] = {spec.name: spec for spec in (POSTGRES, MARIADB, MSSQL, S3, S3RVER, AZURITE)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -581,11 +645,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     wait.add_argument("--timeout", type=float, default=60.0)
     sub.add_parser("show", help="where each service would come from")
     sub.add_parser("install-azurite", help="npm-install Azurite into the cache folder (no-op when present)")
+    sub.add_parser("install-s3rver", help="npm-install s3rver into the cache folder (no-op when present)")
     args = parser.parse_args(argv)
     if args.command == "wait":
         return _cmd_wait(args.names, args.timeout)
     if args.command == "install-azurite":
         print(f"services: azurite-blob at {install_azurite()}")
+        return 0
+    if args.command == "install-s3rver":
+        print(f"services: s3rver at {install_s3rver()}")
         return 0
     return _cmd_show()
 

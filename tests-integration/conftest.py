@@ -1,7 +1,7 @@
 """Session fixtures for the real servers; see ``_services.py`` for how each one is found.
 
-A test asks for ``postgres_url``, ``mariadb_url``, ``mssql_url``, ``s3_endpoint`` or
-``azurite_url`` and gets a URL, or is skipped (``pytest.fail`` instead when ``CI=true``).
+A test asks for ``postgres_url``, ``mariadb_url``, ``mssql_url``, ``s3_endpoint``,
+``s3rver_endpoint`` or ``azurite_url`` and gets a URL, or is skipped (``pytest.fail`` instead when ``CI=true``).
 Every test in this directory is marked ``integration``.
 """
 
@@ -66,6 +66,12 @@ def mssql_url(service_url: Callable[[str], str]) -> str:
 def s3_endpoint(service_url: Callable[[str], str]) -> str:
     """``http://127.0.0.1:PORT`` of an S3-compatible server (moto's server mode)."""
     return service_url("s3")
+
+
+@pytest.fixture(scope="session")
+def s3rver_endpoint(service_url: Callable[[str], str]) -> str:
+    """``http://127.0.0.1:PORT`` of s3rver, the second S3 implementation (it ignores If-None-Match)."""
+    return service_url("s3rver")
 
 
 @pytest.fixture(scope="session")

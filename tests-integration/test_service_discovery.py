@@ -8,6 +8,7 @@ import struct
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -132,11 +133,34 @@ def test_provide_fails_in_ci_skips_outside_and_starts_starters() -> None:
 
 
 def test_registry_covers_the_planned_services() -> None:
-    assert {"postgres", "mariadb", "mssql", "s3", "azurite"} <= set(SERVICES)
+    assert {"postgres", "mariadb", "mssql", "s3", "s3rver", "azurite"} <= set(SERVICES)
     assert SERVICES["mssql"].required_in_ci is False  # DESIGN §7: compiled SQL without a server
     assert SERVICES["postgres"].env_vars[0] == "STOREROOM_TEST_POSTGRES_URL"
     assert SERVICES["mariadb"].env_vars[0] == "STOREROOM_TEST_MYSQL_URL"
     assert SERVICES["mssql"].env_vars[0] == "STOREROOM_TEST_MSSQL_URL"
+
+
+def test_s3rver_comes_from_npm_and_is_required_in_ci(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    spec = SERVICES["s3rver"]
+    assert spec.env_vars == ("STOREROOM_TEST_S3RVER_ENDPOINT",)
+    assert missing_action(spec, {"CI": "true"}) == "fail"
+    assert missing_action(spec, {}) == "skip"
+    # not installed, and no node/npm to install it: the reason says what to install
+    monkeypatch.setenv("STOREROOM_S3RVER_HOME", str(tmp_path))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    found = resolve(spec, environ={})
+    assert found.source == "missing"
+    assert "s3rver is not installed" in found.detail and "apt-get install nodejs npm" in found.detail
+    assert "STOREROOM_TEST_S3RVER_ENDPOINT" in found.detail
+    # installed: the starter runs it from the install folder
+    script = tmp_path / "node_modules" / "s3rver" / "bin" / "s3rver.js"
+    script.parent.mkdir(parents=True)
+    script.write_text("")
+    found = resolve(spec, environ={})
+    assert found.source == "starter"
+    argv = _services.S3RVER_STARTER.command(4568, "/scratch")
+    assert str(script) in argv and "--openssl-legacy-provider" in argv
+    assert argv[argv.index("--directory") + 1] == "/scratch" and argv[argv.index("--port") + 1] == "4568"
 
 
 def test_docker_unavailable_without_host_or_socket(monkeypatch: pytest.MonkeyPatch) -> None:

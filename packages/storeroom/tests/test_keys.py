@@ -29,12 +29,40 @@ def test_valid_keys(key: str) -> None:
         ("a//b", "empty segment"),
         ("a/", "empty segment"),
         ("\udc80", "surrogate"),
+        ("a\x80b", r"control character .*U\+0080"),
+        ("a\x9fb", r"control character .*U\+009F"),
+        ("a\ufdd0", r"noncharacter U\+FDD0"),
+        ("a\ufdef", r"noncharacter U\+FDEF"),
+        ("a\ufffe", r"noncharacter U\+FFFE"),
+        ("a\uffff", r"noncharacter U\+FFFF"),
+        ("a\U0001fffe", r"noncharacter U\+1FFFE"),
+        ("a\U0010ffff", r"noncharacter U\+10FFFF"),
+        ("invoice\u202egpj.exe", r"bidirectional formatting character U\+202E"),
+        ("a\u202ab", r"bidirectional formatting character U\+202A"),
+        ("a\u2066b", r"bidirectional formatting character U\+2066"),
+        ("a\u2069b", r"bidirectional formatting character U\+2069"),
     ],
 )
 def test_invalid_keys(key: str, fragment: str) -> None:
     with pytest.raises(InvalidKeyError, match=fragment) as info:
         validate_key(key)
     assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "a\xa0b",  # NO-BREAK SPACE: just past the C1 controls
+        "a\ufdcf\ufdf0",  # either side of the noncharacter block
+        "a\ufffd",  # REPLACEMENT CHARACTER, just before U+FFFE
+        "\ue000\uf8ff",  # private use
+        "a\U0001fffd\U00020000",  # either side of U+1FFFE
+        "a\u2029\u202f\u2065\u206a",  # either side of the bidi controls
+        "\u200f\u200e",  # RLM/LRM marks are ordinary text in names
+    ],
+)
+def test_characters_next_to_the_excluded_ranges_are_valid(key: str) -> None:
+    assert validate_key(key) == key
 
 
 def test_non_string_key() -> None:
@@ -46,7 +74,7 @@ def test_prefix_rules() -> None:
     assert validate_prefix("") == ""
     assert validate_prefix("docs/") == "docs/"
     assert validate_prefix("docs") == "docs"
-    for bad in ("../", "/a", "a//", "a\\"):
+    for bad in ("../", "/a", "a//", "a\\", "a\ufffe/", "\u202e/", "\x85"):
         with pytest.raises(InvalidKeyError):
             validate_prefix(bad)
 

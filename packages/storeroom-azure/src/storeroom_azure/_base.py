@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Self
 from urllib.parse import urlsplit
@@ -14,10 +15,13 @@ from storeroom.errors import NotSupportedError, ObjectNotFoundError
 from storeroom.logs import redact_loggers
 from storeroom.objects import ObjectInfo
 from storeroom.redaction import redact, register_secret
+from storeroom.replies import ListingOrder, RangeReply, note_leftover
+from storeroom_azure._blocks import BlockIds
 from storeroom_azure._clients import make_service
 from storeroom_azure._errors import ErrorContext
 from storeroom_azure._layout import BlobLayout
 from storeroom_azure._metadata import decode_metadata, encode_metadata
+from storeroom_azure._order import Walk, utf8_listing
 from storeroom_azure.settings import DEFAULT_BLOCK_SIZE, AzureBlobStorageSettings
 
 __all__ = ["DEFAULT_CONTENT_TYPE", "AzureBase"]
@@ -209,6 +213,62 @@ class AzureBase:
             expiry=now + timedelta(seconds=expires_in),
         )
         return f"{self._container.get_blob_client(name).url}?{token}"
+
+    # -- checks of what the service answered -----------------------------------------------
+
+    @property
+    def _service_label(self) -> str:
+        return f"Azure Blob Storage at {self._endpoint}"
+
+    def _range_reply(self, key: str, start: int, end: int) -> RangeReply:
+        return RangeReply(key, start, end, self._service_label)
+
+    @staticmethod
+    def _range_options(reply: RangeReply) -> dict[str, Any]:
+        """download_blob arguments for the read, checking each reply against the range it asked for.
+
+        The SDK trusts the service: given ``bytes 0-4`` for a request of ``bytes=3-4`` it
+        returns ``01234`` as bytes 3-4. The hook sees every request of the download.
+        """
+
+        def check(pipeline_response: Any) -> None:
+            response = pipeline_response.http_response
+            if response.status_code not in (200, 206):
+                return  # an error: the SDK raises it
+            length = response.headers.get("Content-Length")
+            request = pipeline_response.http_request.headers
+            reply.check_for(
+                request.get("x-ms-range") or request.get("Range"),
+                response.headers.get("Content-Range"),
+                int(length) if length else None,
+            )
+
+        return {"offset": reply.start, "length": reply.end - reply.start, "raw_response_hook": check}
+
+    def _listing_walk(self, prefix: str) -> Walk:
+        """Azure pages in UTF-16 order; the walk yields UTF-8 byte order (see ``_order``)."""
+        return utf8_listing(prefix, self.settings.list_page_size)
+
+    def _listing_filter(self, start_after: str | None) -> Callable[[ObjectInfo], bool]:
+        """Whether to yield each listed object: checked to follow the one before, and past ``start_after``."""
+        order = ListingOrder(self._service_label)
+        after = start_after.encode("utf-8") if start_after is not None else None
+
+        def keep(info: ObjectInfo) -> bool:
+            order.check(info.key)
+            return after is None or info.key.encode("utf-8") > after
+
+        return keep
+
+    def _note_uncommitted(self, failure: BaseException, key: str, ids: BlockIds) -> None:
+        """A failed staged upload leaves its blocks uncommitted; Azure has no call to remove them."""
+        if ids.ids:
+            note_leftover(
+                failure,
+                f"up to {len(ids.ids)} uncommitted block(s) staged for {key!r} in container {self.container!r} "
+                f"(block ids: base64 of '{ids.nonce}-NNNNNN'): they stay, invisible, until Azure discards "
+                "uncommitted blocks, after a week or at the blob's next commit",
+            )
 
     def _missing(self, key: str) -> ObjectNotFoundError:
         return ObjectNotFoundError(f"no object under key {key!r}", key=key)

@@ -20,6 +20,7 @@ from storeroom_azure._blocks import BlockIds
 from storeroom_azure._clients import retry_policy
 from storeroom_azure._copy import COPY_POLL_MAX, COPY_TIMEOUT, copy_state
 from storeroom_azure._errors import error_code, status_of
+from storeroom_azure._order import Close, Emit, Next, Open
 from storeroom_azure._reading import ablocks
 from storeroom_azure.settings import AzureBlobStorageSettings
 
@@ -73,12 +74,16 @@ class AsyncAzureBlobStorage(AzureBase, AsyncObjectStorage):
             raise ObjectExistsError(f"an object already exists under key {key!r}", key=key)
         head = [first, second]
         del first, second
-        ids, size = await self._stage_all(blob, key, ablocks(head, source, block_size))
-        response = await self._commit(blob, key, ids, options, overwrite)
+        ids = BlockIds(self.settings.block_size)
+        try:
+            size = await self._stage_all(blob, key, ids, ablocks(head, source, block_size))
+            response = await self._commit(blob, key, ids.ids, options, overwrite)
+        except BaseException as exc:
+            self._note_uncommitted(exc, key, ids)
+            raise
         return self._written(key, size, content_type, metadata, response)
 
-    async def _stage_all(self, blob: Any, key: str, body: AsyncIterator[bytes]) -> tuple[list[str], int]:
-        ids = BlockIds(self.settings.block_size)
+    async def _stage_all(self, blob: Any, key: str, ids: BlockIds, body: AsyncIterator[bytes]) -> int:
         size = 0
         limit = self.settings.max_concurrency
         running: set[asyncio.Task[None]] = set()
@@ -104,7 +109,7 @@ class AsyncAzureBlobStorage(AzureBase, AsyncObjectStorage):
             for task in done:  # blocks that failed besides the one re-raised: not "never retrieved"
                 if not task.cancelled():
                     task.exception()
-        return ids.ids, size
+        return size
 
     async def _stage(self, blob: Any, key: str, block_id: str, data: bytes) -> None:
         with self._ctx.errors("write", key):
@@ -157,17 +162,18 @@ class AsyncAzureBlobStorage(AzureBase, AsyncObjectStorage):
                 raise self._missing(key)
             return b""
         blob = self._container.get_blob_client(self._blob_name(key))
+        reply = self._range_reply(key, start, end)
         with self._ctx.errors("read", key):
             try:
                 downloader = await blob.download_blob(
-                    offset=start, length=end - start, max_concurrency=self.settings.max_concurrency
+                    max_concurrency=self.settings.max_concurrency, **self._range_options(reply)
                 )
                 data: bytes = await downloader.readall()
             except HttpResponseError as exc:
                 if status_of(exc) == 416:
                     return b""
                 raise
-        return data
+        return reply.check_data(data)
 
     async def _stat(self, key: str) -> ObjectInfo:
         blob = self._container.get_blob_client(self._blob_name(key))
@@ -209,23 +215,33 @@ class AsyncAzureBlobStorage(AzureBase, AsyncObjectStorage):
 
     async def _list(self, prefix: str, start_after: str | None) -> AsyncIterator[ObjectInfo]:
         await self._ready()
-        pages = self._container.list_blobs(
+        walk, keep = self._listing_walk(prefix), self._listing_filter(start_after)
+        reply: Any = None
+        while True:
+            try:
+                command = walk.send(reply)
+            except StopIteration:
+                return
+            reply = None
+            if isinstance(command, Emit):
+                if keep(command.item):
+                    yield command.item
+            elif isinstance(command, Next):
+                with self._ctx.errors("list"):
+                    reply = await anext(command.stream, None)
+            elif isinstance(command, Open):
+                reply = self._blobs(command.prefix)
+            elif isinstance(command, Close):
+                await command.stream.aclose()
+
+    async def _blobs(self, prefix: str) -> AsyncIterator[ObjectInfo]:
+        """The service's own listing of ``prefix``, in its order."""
+        async for props in self._container.list_blobs(
             name_starts_with=self._layout.search_prefix(prefix),
             include=["metadata"],
             results_per_page=self.settings.list_page_size,
-        )
-        after = start_after.encode("utf-8") if start_after is not None else None
-        items = pages.__aiter__()
-        while True:
-            with self._ctx.errors("list"):
-                try:
-                    props = await items.__anext__()
-                except StopAsyncIteration:
-                    return
-            key = self._layout.key_of(props.name)
-            if after is not None and key.encode("utf-8") <= after:
-                continue
-            yield self._info(key, props)
+        ):
+            yield self._info(self._layout.key_of(props.name), props)
 
     # -- copy ------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from storeroom_azure._blocks import BlockIds
 from storeroom_azure._clients import retry_policy
 from storeroom_azure._copy import COPY_POLL_MAX, COPY_TIMEOUT, copy_state
 from storeroom_azure._errors import error_code, status_of
+from storeroom_azure._order import Close, Emit, Next, Open
 from storeroom_azure._reading import blocks
 from storeroom_azure.settings import AzureBlobStorageSettings
 
@@ -34,8 +35,8 @@ class AzureBlobStorage(AzureBase, ObjectStorage):
     Bodies up to ``block_size`` go up in one request; larger ones are staged as
     blocks (``max_concurrency`` at a time, so memory stays near
     ``max_concurrency * block_size``) and become visible only when the block list
-    is committed. A failed upload commits nothing; its staged blocks are
-    garbage-collected by the service.
+    is committed. A failed upload commits nothing; its staged blocks stay
+    uncommitted until the service discards them, and the error says so.
     """
 
     _AIO = False
@@ -92,12 +93,17 @@ class AzureBlobStorage(AzureBase, ObjectStorage):
             raise ObjectExistsError(f"an object already exists under key {key!r}", key=key)
         head = [first, second]
         del first, second
-        ids, size = self._stage_all(blob, key, blocks(head, source, block_size))
-        return self._written(key, size, content_type, metadata, self._commit(blob, key, ids, options, overwrite))
-
-    def _stage_all(self, blob: Any, key: str, body: Iterator[bytes]) -> tuple[list[str], int]:
-        """Stage every block, at most ``max_concurrency`` in flight; on any error stage no more."""
         ids = BlockIds(self.settings.block_size)
+        try:
+            size = self._stage_all(blob, key, ids, blocks(head, source, block_size))
+            response = self._commit(blob, key, ids.ids, options, overwrite)
+        except BaseException as exc:
+            self._note_uncommitted(exc, key, ids)
+            raise
+        return self._written(key, size, content_type, metadata, response)
+
+    def _stage_all(self, blob: Any, key: str, ids: BlockIds, body: Iterator[bytes]) -> int:
+        """Stage every block, at most ``max_concurrency`` in flight; on any error stage no more."""
         size = 0
         limit = self.settings.max_concurrency
         running: set[Future[None]] = set()
@@ -118,7 +124,7 @@ class AzureBlobStorage(AzureBase, ObjectStorage):
             for future in running:
                 future.cancel()
             pool.shutdown(wait=True)
-        return ids.ids, size
+        return size
 
     def _stage(self, blob: Any, key: str, block_id: str, data: bytes) -> None:
         with self._ctx.errors("write", key):
@@ -169,16 +175,17 @@ class AzureBlobStorage(AzureBase, ObjectStorage):
                 raise self._missing(key)
             return b""
         blob = self._container.get_blob_client(self._blob_name(key))
+        reply = self._range_reply(key, start, end)
         with self._ctx.errors("read", key):
             try:
                 data: bytes = blob.download_blob(
-                    offset=start, length=end - start, max_concurrency=self.settings.max_concurrency
+                    max_concurrency=self.settings.max_concurrency, **self._range_options(reply)
                 ).readall()
             except HttpResponseError as exc:
                 if status_of(exc) == 416:  # starts at or past the end: an empty slice
                     return b""
                 raise
-        return data
+        return reply.check_data(data)
 
     def _stat(self, key: str) -> ObjectInfo:
         blob = self._container.get_blob_client(self._blob_name(key))
@@ -217,22 +224,33 @@ class AzureBlobStorage(AzureBase, ObjectStorage):
 
     def _list(self, prefix: str, start_after: str | None) -> Iterator[ObjectInfo]:
         self._ready()
-        pages = self._container.list_blobs(
+        walk, keep = self._listing_walk(prefix), self._listing_filter(start_after)
+        reply: Any = None
+        while True:
+            try:
+                command = walk.send(reply)
+            except StopIteration:
+                return
+            reply = None
+            if isinstance(command, Emit):
+                if keep(command.item):
+                    yield command.item
+            elif isinstance(command, Next):
+                with self._ctx.errors("list"):
+                    reply = next(command.stream, None)
+            elif isinstance(command, Open):
+                reply = self._blobs(command.prefix)
+            elif isinstance(command, Close):
+                command.stream.close()
+
+    def _blobs(self, prefix: str) -> Iterator[ObjectInfo]:
+        """The service's own listing of ``prefix``, in its order."""
+        for props in self._container.list_blobs(
             name_starts_with=self._layout.search_prefix(prefix),
             include=["metadata"],
             results_per_page=self.settings.list_page_size,
-        )
-        after = start_after.encode("utf-8") if start_after is not None else None
-        items = iter(pages)
-        while True:
-            with self._ctx.errors("list"):
-                props = next(items, None)
-            if props is None:
-                return
-            key = self._layout.key_of(props.name)
-            if after is not None and key.encode("utf-8") <= after:
-                continue
-            yield self._info(key, props)
+        ):
+            yield self._info(self._layout.key_of(props.name), props)
 
     # -- copy ------------------------------------------------------------------------------
 

@@ -6,15 +6,20 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Self
 
+from botocore.exceptions import ClientError
+
 from storeroom.config.models import validate_model
 from storeroom.errors import StorageError
 from storeroom.logs import redact_loggers
 from storeroom.objects import ObjectInfo
 from storeroom.redaction import redact
-from storeroom_s3._errors import S3Target
+from storeroom.replies import ListingOrder, RangeReply
+from storeroom_s3._errors import S3Target, error_code
 from storeroom_s3._keys import KeyMap
 from storeroom_s3._metadata import decode_metadata, encode_metadata
+from storeroom_s3._multipart import log
 from storeroom_s3._parts import PartPlan, part_size_for_length
+from storeroom_s3._probe import Steps, conditional_write_probe, probe_key, unconditional
 from storeroom_s3.settings import S3StorageSettings
 
 __all__ = ["DEFAULT_CONTENT_TYPE", "DELETE_BATCH", "SDK_LOGGERS", "S3Base", "delete_failure"]
@@ -71,6 +76,9 @@ class S3Base:
         redact_loggers(*SDK_LOGGERS)  # again once a client is made: the SDK adds loggers as it imports
         self.keys = KeyMap(settings.prefix)
         self.target = S3Target(settings.bucket, redact(settings.endpoint_url) if settings.endpoint_url else None)
+        #: whether create-only writes are safe here: None until probed (conditional_writes = "auto")
+        self._conditional: bool | None = None if settings.conditional_writes == "auto" else settings.conditional_writes
+        self._unconditional_why = "this store is configured with conditional_writes = false"
 
     @classmethod
     def from_settings(cls, name: str, settings: Any) -> Self:
@@ -114,9 +122,44 @@ class S3Base:
     def _create_only(overwrite: bool) -> dict[str, str]:
         return {} if overwrite else {"IfNoneMatch": "*"}
 
-    @staticmethod
-    def _range(start: int, end: int) -> str:
-        return f"bytes={start}-{end - 1}"
+    @property
+    def _service(self) -> str:
+        return f"the S3 server at {self.target.endpoint}" if self.settings.endpoint_url else "S3"
+
+    def _range_reply(self, key: str, start: int, end: int) -> RangeReply:
+        return RangeReply(key, start, end, self._service)
+
+    def _listing_order(self) -> ListingOrder:
+        return ListingOrder(self._service)
+
+    # -- create-only writes need a server that honours If-None-Match ------------------------
+
+    def _probe_steps(self) -> Steps:
+        return conditional_write_probe(self.bucket, self.keys.to_s3(probe_key()))
+
+    def _probed(self, verdict: str | None) -> None:
+        if verdict is not None:
+            self._unconditional_why = verdict
+        self._conditional = verdict is None
+
+    def _refuse_create_only(self, key: str) -> None:
+        """Raise NotSupportedError (before any I/O of the write) if create-only is not enforced here."""
+        if self._conditional is False:
+            raise unconditional(key, self._service, self._unconditional_why)
+
+    # -- what a failed abort leaves --------------------------------------------------------
+
+    def _abort_failed(self, s3_key: str, upload_id: str, exc: BaseException) -> str | None:
+        """What an AbortMultipartUpload that failed with ``exc`` leaves (None: nothing is left)."""
+        code = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
+        if code == "NoSuchUpload":
+            return None
+        log.warning("could not abort the multipart upload of %r (%s)", s3_key, code)
+        return (
+            f"the incomplete multipart upload {upload_id!r} of {s3_key!r} in bucket {self.bucket!r}: aborting it "
+            f"failed ({code}), so the server keeps its parts until it is aborted or a lifecycle rule "
+            "(AbortIncompleteMultipartUpload) removes it"
+        )
 
     def _copy_source(self, s3_key: str) -> dict[str, str]:
         return {"Bucket": self.bucket, "Key": s3_key}
@@ -160,9 +203,15 @@ class S3Base:
             last_modified=_aware(response.get("LastModified")),
         )
 
-    def _info_from_listing(self, item: Mapping[str, Any]) -> ObjectInfo:
+    def _listed(self, page: Mapping[str, Any], order: ListingOrder) -> list[ObjectInfo]:
+        """A ListObjectsV2 page's objects, each checked to come after the one before (pages included)."""
+        return [
+            self._info_from_listing(item, order) for item in page.get("Contents", ()) if self.keys.owns(item["Key"])
+        ]
+
+    def _info_from_listing(self, item: Mapping[str, Any], order: ListingOrder) -> ObjectInfo:
         return ObjectInfo(
-            key=self.keys.from_s3(str(item["Key"])),
+            key=order.check(self.keys.from_s3(str(item["Key"]))),
             size=int(item.get("Size", 0)),
             etag=self._etag(item.get("ETag")),
             last_modified=_aware(item.get("LastModified")),

@@ -10,14 +10,16 @@ from typing import TYPE_CHECKING, Any
 from storeroom.errors import InvalidRangeError, ObjectExistsError, ObjectNotFoundError
 from storeroom.logs import redact_loggers
 from storeroom.objects import ObjectInfo
+from storeroom.replies import note_leftover
 from storeroom.storage import AsyncObjectStorage
 from storeroom.streams import AsyncByteSource
 from storeroom_s3._base import SDK_LOGGERS, S3Base, delete_failure
 from storeroom_s3._client import client_kwargs, config_kwargs
 from storeroom_s3._errors import error_code, s3_errors
 from storeroom_s3._gate import KeyedLocks
-from storeroom_s3._multipart import COMPLETE_CONFLICT_RETRIES, CompletedParts, aread_part, async_body, log
+from storeroom_s3._multipart import COMPLETE_CONFLICT_RETRIES, CompletedParts, aread_part, async_body
 from storeroom_s3._parts import PartPlan, split_ranges
+from storeroom_s3._probe import Reply, Steps
 
 if TYPE_CHECKING:
     from aiobotocore.client import AioBaseClient
@@ -39,6 +41,7 @@ class AsyncS3Storage(S3Base, AsyncObjectStorage):
         self._stack: contextlib.AsyncExitStack | None = None
         self._lock = asyncio.Lock()
         self._commits: KeyedLocks[asyncio.Lock] = KeyedLocks(asyncio.Lock)
+        self._probe_lock = asyncio.Lock()
 
     # -- client -----------------------------------------------------------------------------
 
@@ -96,6 +99,31 @@ class AsyncS3Storage(S3Base, AsyncObjectStorage):
             async with lock:
                 yield
 
+    async def _drive(self, steps: Steps) -> Any:
+        """Run a step machine's SDK calls; the service's refusals go back to it as replies."""
+        from botocore.exceptions import ClientError
+
+        client = await self.get_client()
+        try:
+            call = next(steps)
+            while True:
+                try:
+                    reply = Reply(dict(await getattr(client, call.operation)(**call.kwargs)))
+                except ClientError as exc:
+                    reply = Reply(error=exc)
+                call = steps.send(reply)
+        except StopIteration as done:
+            return done.value
+
+    async def _check_create_only(self, key: str) -> None:
+        """Probe once whether the server enforces create-only writes; refuse them if not."""
+        if self._conditional is None:
+            async with self._probe_lock:
+                if self._conditional is None:
+                    with s3_errors("check that the server enforces create-only writes", None, self.target):
+                        self._probed(await self._drive(self._probe_steps()))
+        self._refuse_create_only(key)
+
     async def close(self) -> None:
         stack, self._stack, self._s3 = self._stack, None, None
         if stack is not None:
@@ -108,6 +136,8 @@ class AsyncS3Storage(S3Base, AsyncObjectStorage):
     ) -> ObjectInfo:
         s3_key = self.keys.to_s3(key)  # S3's own limits, before any I/O
         args = self._object_args(s3_key, content_type, metadata)
+        if not overwrite:
+            await self._check_create_only(key)
         plan = self._plan(source.length)
         first = await aread_part(source, plan.first)
         second = await aread_part(source, plan.size(2)) if len(first) == plan.first else bytearray()
@@ -127,8 +157,8 @@ class AsyncS3Storage(S3Base, AsyncObjectStorage):
         try:
             await self._upload_parts(client, key, s3_key, upload_id, parts, plan, source, ahead)
             response = await self._complete(client, key, s3_key, upload_id, parts, overwrite)
-        except BaseException:
-            await self._abort_shielded(client, key, s3_key, upload_id)
+        except BaseException as exc:
+            await self._abort_shielded(client, exc, s3_key, upload_id)
             raise
         return self._info_written(key, parts.size, response, content_type, metadata)
 
@@ -196,18 +226,18 @@ class AsyncS3Storage(S3Base, AsyncObjectStorage):
                             raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _abort(self, client: AioBaseClient, key: str, s3_key: str, upload_id: str) -> None:
-        from botocore.exceptions import ClientError
-
+    async def _abort(self, client: AioBaseClient, failure: BaseException, s3_key: str, upload_id: str) -> None:
+        """Abort after ``failure``; if that fails too, ``failure`` says what was left."""
         try:
             await client.abort_multipart_upload(UploadId=upload_id, **self._loc(s3_key))
-        except Exception as exc:  # noqa: BLE001 - the original failure matters more; log this one
-            if not (isinstance(exc, ClientError) and error_code(exc) == "NoSuchUpload"):
-                log.warning("could not abort the multipart upload of %r (%s): %s", key, type(exc).__name__, exc)
+        except Exception as exc:  # noqa: BLE001 - the original failure is the one to raise
+            leftover = self._abort_failed(s3_key, upload_id, exc)
+            if leftover is not None:
+                note_leftover(failure, leftover)
 
-    async def _abort_shielded(self, client: AioBaseClient, key: str, s3_key: str, upload_id: str) -> None:
+    async def _abort_shielded(self, client: AioBaseClient, failure: BaseException, s3_key: str, upload_id: str) -> None:
         """Abort even while being cancelled: a second cancel leaves the abort running to the end."""
-        task = asyncio.ensure_future(self._abort(client, key, s3_key, upload_id))
+        task = asyncio.ensure_future(self._abort(client, failure, s3_key, upload_id))
         try:
             await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -259,12 +289,15 @@ class AsyncS3Storage(S3Base, AsyncObjectStorage):
             await self._head(key)  # an empty slice of a missing object is still missing
             return b""
         s3_key = self.keys.to_s3(key)
+        reply = self._range_reply(key, start, end)
         client = await self.get_client()
         try:
             with s3_errors("read", key, self.target):
-                body = (await client.get_object(Range=self._range(start, end), **self._loc(s3_key)))["Body"]
-                async with body:
-                    return bytes(await body.read())
+                response = await client.get_object(Range=reply.header, **self._loc(s3_key))
+                body = response["Body"]
+                async with body:  # the headers first: a server ignoring the range sends the whole object
+                    due = reply.check(response.get("ContentRange"), response.get("ContentLength"))
+                    return reply.check_data(bytes(await body.read()) if due else b"")
         except InvalidRangeError:
             return b""  # 416: start at or past the end, an empty slice like bytes[start:end]
 
@@ -303,12 +336,12 @@ class AsyncS3Storage(S3Base, AsyncObjectStorage):
     async def _list(self, prefix: str, start_after: str | None) -> AsyncIterator[ObjectInfo]:
         request = self._list_request(prefix, start_after)
         client = await self.get_client()
+        order = self._listing_order()
         while True:
             with s3_errors("list", None, self.target):
                 page = await client.list_objects_v2(**request)
-            for item in page.get("Contents", ()):
-                if self.keys.owns(item["Key"]):
-                    yield self._info_from_listing(item)
+            for info in self._listed(page, order):
+                yield info
             token = page.get("NextContinuationToken")
             if not page.get("IsTruncated") or not token:
                 return
@@ -317,6 +350,9 @@ class AsyncS3Storage(S3Base, AsyncObjectStorage):
     # -- copies -----------------------------------------------------------------------------
 
     async def _copy(self, src: str, dst: str, *, overwrite: bool) -> ObjectInfo:
+        src_s3, dst_s3 = self.keys.to_s3(src), self.keys.to_s3(dst)  # S3's own limits, before any I/O
+        if not overwrite:
+            await self._check_create_only(dst)
         head = await self._head(src)
         if src == dst and overwrite:
             return self._info_from_head(dst, head)
@@ -324,7 +360,6 @@ class AsyncS3Storage(S3Base, AsyncObjectStorage):
             raise ObjectExistsError(f"an object already exists under key {dst!r} (create-only copy)", key=dst)
         client = await self.get_client()
         size = int(head.get("ContentLength", 0))
-        src_s3, dst_s3 = self.keys.to_s3(src), self.keys.to_s3(dst)
         content_type, raw_meta = head.get("ContentType"), head.get("Metadata", {})
         info = self._info_from_head(dst, head)
         args = self._object_args(dst_s3, content_type, raw_meta, encoded=True)
@@ -348,8 +383,8 @@ class AsyncS3Storage(S3Base, AsyncObjectStorage):
         try:
             await self._copy_parts(client, dst, dst_s3, upload_id, parts, src_s3, head["ETag"], size)
             response = await self._complete(client, dst, dst_s3, upload_id, parts, overwrite)
-        except BaseException:
-            await self._abort_shielded(client, dst, dst_s3, upload_id)
+        except BaseException as exc:
+            await self._abort_shielded(client, exc, dst_s3, upload_id)
             raise
         return self._info_written(dst, size, response, content_type, info.metadata)
 

@@ -57,6 +57,9 @@ class S3StorageSettings(StorageSettings):
     list_page_size: int = Field(1000, ge=1, le=1000)
     #: create the bucket on first use when missing (off: a missing bucket is a configuration error)
     create_bucket: bool = False
+    #: whether the server honours ``If-None-Match: *`` (create-only writes): "auto" probes it once,
+    #: true trusts it without asking, false refuses create-only writes (NotSupportedError)
+    conditional_writes: Literal["auto"] | bool = "auto"
 
     @field_validator("bucket")
     @classmethod

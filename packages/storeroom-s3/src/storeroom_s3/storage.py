@@ -11,14 +11,16 @@ from typing import TYPE_CHECKING, Any
 from storeroom.errors import InvalidRangeError, ObjectExistsError, ObjectNotFoundError
 from storeroom.logs import redact_loggers
 from storeroom.objects import ObjectInfo
+from storeroom.replies import note_leftover
 from storeroom.storage import ObjectStorage
 from storeroom.streams import ByteSource
 from storeroom_s3._base import SDK_LOGGERS, S3Base, delete_failure
 from storeroom_s3._client import client_kwargs, config_kwargs
 from storeroom_s3._errors import error_code, s3_errors
 from storeroom_s3._gate import KeyedLocks
-from storeroom_s3._multipart import COMPLETE_CONFLICT_RETRIES, CompletedParts, log, read_part
+from storeroom_s3._multipart import COMPLETE_CONFLICT_RETRIES, CompletedParts, read_part
 from storeroom_s3._parts import PartPlan, split_ranges
+from storeroom_s3._probe import Reply, Steps
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -32,7 +34,8 @@ class S3Storage(S3Base, ObjectStorage):
     Bodies smaller than ``part_size`` go in one PutObject; larger ones stream as a
     multipart upload with ``max_concurrency`` parts in flight, and any failure,
     interruption included, aborts the upload so nothing partial is ever visible.
-    Create-only writes use ``If-None-Match: *``, which S3 enforces atomically.
+    Create-only writes use ``If-None-Match: *``, which S3 enforces atomically; on a server
+    that ignores it (probed once, see ``_probe``) they raise NotSupportedError instead.
     """
 
     def __init__(self, bucket: str | None = None, *, name: str = "default", **options: Any) -> None:
@@ -40,6 +43,7 @@ class S3Storage(S3Base, ObjectStorage):
         self._s3: BaseClient | None = None
         self._lock = threading.Lock()
         self._commits: KeyedLocks[threading.Lock] = KeyedLocks(threading.Lock)
+        self._probe_lock = threading.Lock()
 
     # -- client -----------------------------------------------------------------------------
 
@@ -96,6 +100,30 @@ class S3Storage(S3Base, ObjectStorage):
         with self._commits.slot(s3_key) as lock, lock:
             yield
 
+    def _drive(self, steps: Steps) -> Any:
+        """Run a step machine's SDK calls; the service's refusals go back to it as replies."""
+        from botocore.exceptions import ClientError
+
+        try:
+            call = next(steps)
+            while True:
+                try:
+                    reply = Reply(dict(getattr(self.client, call.operation)(**call.kwargs)))
+                except ClientError as exc:
+                    reply = Reply(error=exc)
+                call = steps.send(reply)
+        except StopIteration as done:
+            return done.value
+
+    def _check_create_only(self, key: str) -> None:
+        """Probe once whether the server enforces create-only writes; refuse them if not."""
+        if self._conditional is None:
+            with self._probe_lock:
+                if self._conditional is None:
+                    with s3_errors("check that the server enforces create-only writes", None, self.target):
+                        self._probed(self._drive(self._probe_steps()))
+        self._refuse_create_only(key)
+
     def close(self) -> None:
         with self._lock:
             client, self._s3 = self._s3, None
@@ -109,6 +137,8 @@ class S3Storage(S3Base, ObjectStorage):
     ) -> ObjectInfo:
         s3_key = self.keys.to_s3(key)  # S3's own limits, before any I/O
         args = self._object_args(s3_key, content_type, metadata)
+        if not overwrite:
+            self._check_create_only(key)
         plan = self._plan(source.length)
         first = read_part(source, plan.first)
         second = read_part(source, plan.size(2)) if len(first) == plan.first else bytearray()
@@ -126,8 +156,8 @@ class S3Storage(S3Base, ObjectStorage):
         try:
             self._upload_parts(key, s3_key, upload_id, parts, plan, source, ahead)
             response = self._complete(key, s3_key, upload_id, parts, overwrite)
-        except BaseException:
-            self._abort(key, s3_key, upload_id)
+        except BaseException as exc:
+            self._abort(exc, s3_key, upload_id)
             raise
         return self._info_written(key, parts.size, response, content_type, metadata)
 
@@ -193,14 +223,14 @@ class S3Storage(S3Base, ObjectStorage):
                         raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _abort(self, key: str, s3_key: str, upload_id: str) -> None:
-        from botocore.exceptions import ClientError
-
+    def _abort(self, failure: BaseException, s3_key: str, upload_id: str) -> None:
+        """Abort after ``failure``; if that fails too, ``failure`` says what was left."""
         try:
             self.client.abort_multipart_upload(UploadId=upload_id, **self._loc(s3_key))
-        except Exception as exc:  # noqa: BLE001 - the original failure matters more; log this one
-            if not (isinstance(exc, ClientError) and error_code(exc) == "NoSuchUpload"):
-                log.warning("could not abort the multipart upload of %r (%s): %s", key, type(exc).__name__, exc)
+        except Exception as exc:  # noqa: BLE001 - the original failure is the one to raise
+            leftover = self._abort_failed(s3_key, upload_id, exc)
+            if leftover is not None:
+                note_leftover(failure, leftover)
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -246,11 +276,14 @@ class S3Storage(S3Base, ObjectStorage):
             self._head(key)  # an empty slice of a missing object is still missing
             return b""
         s3_key = self.keys.to_s3(key)
+        reply = self._range_reply(key, start, end)
         try:
             with s3_errors("read", key, self.target):
-                body = self.client.get_object(Range=self._range(start, end), **self._loc(s3_key))["Body"]
-                try:
-                    return bytes(body.read())
+                response = self.client.get_object(Range=reply.header, **self._loc(s3_key))
+                body = response["Body"]
+                try:  # the headers are checked first: a server ignoring the range sends the whole object
+                    due = reply.check(response.get("ContentRange"), response.get("ContentLength"))
+                    return reply.check_data(bytes(body.read()) if due else b"")
                 finally:
                     body.close()
         except InvalidRangeError:
@@ -283,12 +316,11 @@ class S3Storage(S3Base, ObjectStorage):
 
     def _list(self, prefix: str, start_after: str | None) -> Iterator[ObjectInfo]:
         request = self._list_request(prefix, start_after)
+        order = self._listing_order()
         while True:
             with s3_errors("list", None, self.target):
                 page = self.client.list_objects_v2(**request)
-            for item in page.get("Contents", ()):
-                if self.keys.owns(item["Key"]):
-                    yield self._info_from_listing(item)
+            yield from self._listed(page, order)
             token = page.get("NextContinuationToken")
             if not page.get("IsTruncated") or not token:
                 return
@@ -297,13 +329,15 @@ class S3Storage(S3Base, ObjectStorage):
     # -- copies -----------------------------------------------------------------------------
 
     def _copy(self, src: str, dst: str, *, overwrite: bool) -> ObjectInfo:
+        src_s3, dst_s3 = self.keys.to_s3(src), self.keys.to_s3(dst)  # S3's own limits, before any I/O
+        if not overwrite:
+            self._check_create_only(dst)
         head = self._head(src)
         if src == dst and overwrite:
             return self._info_from_head(dst, head)
         if not overwrite and self._exists(dst):
             raise ObjectExistsError(f"an object already exists under key {dst!r} (create-only copy)", key=dst)
         size = int(head.get("ContentLength", 0))
-        src_s3, dst_s3 = self.keys.to_s3(src), self.keys.to_s3(dst)
         content_type, raw_meta = head.get("ContentType"), head.get("Metadata", {})
         info = self._info_from_head(dst, head)
         args = self._object_args(dst_s3, content_type, raw_meta, encoded=True)
@@ -329,8 +363,8 @@ class S3Storage(S3Base, ObjectStorage):
         try:
             self._copy_parts(dst, dst_s3, upload_id, parts, src_s3, head["ETag"], size)
             response = self._complete(dst, dst_s3, upload_id, parts, overwrite)
-        except BaseException:
-            self._abort(dst, dst_s3, upload_id)
+        except BaseException as exc:
+            self._abort(exc, dst_s3, upload_id)
             raise
         return self._info_written(dst, size, response, content_type, info.metadata)
 

@@ -21,6 +21,7 @@ __all__ = [
     "ContentTypeNotAllowedError",
     "DatabaseError",
     "DestructiveChangeError",
+    "InconsistentResponseError",
     "IntegrityError",
     "InvalidKeyError",
     "InvalidMetadataError",
@@ -139,6 +140,10 @@ class PoolTimeoutError(DatabaseError, TimeoutError):
 class StorageError(StoreroomError):
     """An object storage operation failed."""
 
+    #: what the failed operation could not clean up (an incomplete multipart upload, uncommitted
+    #: blocks); also told in the exception's notes. See :func:`storeroom.replies.note_leftover`.
+    leftovers: Sequence[str] = ()
+
 
 class ObjectNotFoundError(StorageError, FileNotFoundError):
     """No object is stored under the key."""
@@ -180,6 +185,16 @@ class PreconditionFailedError(StorageError):
 
 class NotSupportedError(StorageError, NotImplementedError):
     """The backend has no such capability (for example presigned URLs on local files)."""
+
+
+class InconsistentResponseError(StorageError):
+    """The service answered something that contradicts the request or its own protocol.
+
+    A range it was not asked for, a listing out of key order: storeroom refuses to pass
+    such an answer on as if it were right. ``key`` names the object or listed key.
+    """
+
+    key: str | None = None
 
 
 # -- features ------------------------------------------------------------------------

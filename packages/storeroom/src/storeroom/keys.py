@@ -24,13 +24,26 @@ MAX_KEY_BYTES = 1024
 MAX_METADATA_BYTES = 2048
 MAX_METADATA_NAME_LENGTH = 128
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: C0 controls, DEL and the C1 controls (U+0080-U+009F), which terminals and logs interpret
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: Unicode noncharacters, U+FDD0-U+FDEF and the last two code points of every plane, are not for
+#: interchange; U+FFFE and U+FFFF are not even valid XML, so a blob named with one makes every
+#: later Azure listing fail (HTTP 500).
+_NONCHARACTER = re.compile(
+    "[\ufdd0-\ufdef" + "".join(f"{chr(p << 16 | 0xFFFE)}{chr(p << 16 | 0xFFFF)}" for p in range(17)) + "]"
+)
+#: bidirectional overrides and isolates: they make a key display as a different key
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _METADATA_NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
 
 
 def _show(key: str) -> str:
     shown = key if len(key) <= 80 else key[:77] + "..."
     return repr(shown)
+
+
+def _code(char: str) -> str:
+    return f"U+{ord(char):04X}"
 
 
 def _check_text(key: str, what: str) -> None:
@@ -45,7 +58,22 @@ def _check_text(key: str, what: str) -> None:
     bad = _CONTROL.search(key)
     if bad:
         raise InvalidKeyError(
-            f"{what} {_show(key)} contains control character {bad.group()!r}; use printable characters",
+            f"{what} {_show(key)} contains control character {bad.group()!r} ({_code(bad.group())}); "
+            "use printable characters",
+            key=key,
+        )
+    bad = _NONCHARACTER.search(key)
+    if bad:
+        raise InvalidKeyError(
+            f"{what} {_show(key)} contains the Unicode noncharacter {_code(bad.group())}, which is not for "
+            "interchange (Azure cannot list it)",
+            key=key,
+        )
+    bad = _BIDI.search(key)
+    if bad:
+        raise InvalidKeyError(
+            f"{what} {_show(key)} contains the bidirectional formatting character {_code(bad.group())}, which "
+            "makes a key display as another",
             key=key,
         )
     if "\\" in key:

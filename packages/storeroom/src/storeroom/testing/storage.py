@@ -79,6 +79,14 @@ INVALID_KEYS: dict[str, str] = {
     "too-long": "k" * 1025,
     "too-long-utf8": "é" * 513,  # 1026 UTF-8 bytes, 513 characters
     "lone-surrogate": "a\ud800b",
+    "c1-control": "a\x85b",
+    "c1-control-last": "a\x9fb",
+    "noncharacter-fffe": "a\ufffeb",
+    "noncharacter-ffff": "a\uffff",
+    "noncharacter-fdd0": "a\ufdd0b",
+    "noncharacter-astral": "a\U0010fffe",
+    "bidi-override": "invoice\u202egpj.exe",
+    "bidi-isolate": "a\u2066b\u2069",
 }
 
 #: keys that must round-trip exactly (write, read, list)
@@ -124,6 +132,14 @@ BAD_METADATA: dict[str, dict[str, Any]] = {
     "too-large-total": {f"k{i}": "v" * 100 for i in range(25)},
     "too-large-utf8": {"big": "é" * 1100},
 }
+
+
+def _needs_create_only(supported: bool) -> None:
+    if not supported:
+        pytest.skip(
+            "the backend refuses create-only writes (supports_create_only = False): "
+            "test_create_only_is_refused checks that instead"
+        )
 
 
 class SourceFailure(Exception):
@@ -180,6 +196,9 @@ class ObjectStorageConformance:
     concurrency: ClassVar[int] = 8
     #: bytes in the "large" objects used to exercise chunking and multipart paths
     large_object_size: ClassVar[int] = 2 * MiB + 12345
+    #: create-only writes are enforced; False: the backend refuses them with NotSupportedError
+    #: (a server that ignores If-None-Match), which ``test_create_only_is_refused`` checks instead
+    supports_create_only: ClassVar[bool] = True
 
     @pytest.fixture
     def storage(self) -> Iterator[ObjectStorage]:
@@ -353,7 +372,7 @@ class ObjectStorageConformance:
         assert storage.list_keys() == ["valid"]
         assert storage.read("valid") == b"x"
 
-    @pytest.mark.parametrize("prefix", ["../", "/abs", "a\\b", "a\x00", "a//", "./x"])
+    @pytest.mark.parametrize("prefix", ["../", "/abs", "a\\b", "a\x00", "a//", "./x", "a\ufffe", "\u202e/", "a\x9b"])
     def test_invalid_prefix_rejected(self, storage: ObjectStorage, prefix: str) -> None:
         with pytest.raises(InvalidKeyError):
             list(storage.list(prefix))
@@ -652,10 +671,12 @@ class ObjectStorageConformance:
         assert storage.read("o") == b""
 
     def test_create_only_new_key(self, storage: ObjectStorage) -> None:
+        _needs_create_only(self.supports_create_only)
         storage.write("c", b"x", overwrite=False)
         assert storage.read("c") == b"x"
 
     def test_create_only_existing_key(self, storage: ObjectStorage) -> None:
+        _needs_create_only(self.supports_create_only)
         storage.write("c", b"original", metadata={"v": "1"})
         with pytest.raises(ObjectExistsError) as excinfo:
             storage.write("c", b"intruder", overwrite=False, metadata={"v": "2"})
@@ -665,6 +686,7 @@ class ObjectStorageConformance:
         assert storage.get_metadata("c") == {"v": "1"}
 
     def test_create_only_with_streamed_source(self, storage: ObjectStorage) -> None:
+        _needs_create_only(self.supports_create_only)
         storage.write("c", b"original")
         with pytest.raises(ObjectExistsError):
             storage.write("c", chunks(payload(300_000), 10_000), overwrite=False)
@@ -672,6 +694,7 @@ class ObjectStorageConformance:
         assert storage.list_keys() == ["c"]
 
     def test_create_only_race_has_one_winner(self, storage: ObjectStorage) -> None:
+        _needs_create_only(self.supports_create_only)
         n = self.concurrency
         barrier = threading.Barrier(n)
         outcomes: list[str | BaseException] = [""] * n
@@ -698,6 +721,26 @@ class ObjectStorageConformance:
         assert storage.read("race") == payload(50_000, seed=winner)
         assert storage.get_metadata("race") == {"w": str(winner)}
         assert storage.list_keys() == ["race"]
+
+    def test_create_only_is_refused(self, storage: ObjectStorage) -> None:
+        """Without create-only, every create-only request raises NotSupportedError and changes nothing."""
+        if self.supports_create_only:
+            pytest.skip("the backend enforces create-only writes (the create-only tests check them)")
+        storage.write("kept", b"original", metadata={"v": "1"})
+        calls: list[Callable[[], Any]] = [
+            lambda: storage.write("new", b"x", overwrite=False),
+            lambda: storage.write("new", chunks(payload(300_000), 10_000), overwrite=False),
+            lambda: storage.write("kept", b"intruder", overwrite=False),
+            lambda: storage.copy("kept", "copy", overwrite=False),
+            lambda: storage.move("kept", "moved", overwrite=False),
+        ]
+        for call in calls:
+            with pytest.raises(NotSupportedError) as excinfo:
+                call()
+            assert isinstance(excinfo.value, StorageError)
+        assert storage.list_keys() == ["kept"]
+        assert storage.read("kept") == b"original"
+        assert storage.get_metadata("kept") == {"v": "1"}
 
     def test_concurrent_overwrites_stay_consistent(self, storage: ObjectStorage) -> None:
         n = self.concurrency
@@ -847,7 +890,7 @@ class ObjectStorageConformance:
         for i, key in enumerate(keys):
             assert [o.key for o in storage.list(start_after=key)] == keys[i + 1 :], key
         assert [o.key for o in storage.list(start_after="a/a")] == [k for k in keys if k > "a/a"]
-        assert [o.key for o in storage.list(start_after="\U0010ffff")] == []
+        assert [o.key for o in storage.list(start_after="\U0010fffd")] == []  # the last character a key may hold
 
     def test_list_prefix_and_start_after(self, storage: ObjectStorage) -> None:
         keys = ["p/a", "p/b/1", "p/b/2", "p/c", "q/a"]
@@ -928,6 +971,7 @@ class ObjectStorageConformance:
         assert storage.get_metadata("dst") == {"v": "new"}
 
     def test_copy_create_only(self, storage: ObjectStorage) -> None:
+        _needs_create_only(self.supports_create_only)
         storage.write("src", b"new")
         storage.write("dst", b"old", metadata={"v": "old"})
         with pytest.raises(ObjectExistsError):
@@ -942,7 +986,7 @@ class ObjectStorageConformance:
         storage.copy("same", "same")
         assert storage.read("same") == b"content"
         assert storage.get_metadata("same") == {"k": "v"}
-        with pytest.raises(ObjectExistsError):
+        with pytest.raises(ObjectExistsError if self.supports_create_only else NotSupportedError):
             storage.copy("same", "same", overwrite=False)
         assert storage.read("same") == b"content"
 
@@ -971,6 +1015,7 @@ class ObjectStorageConformance:
         assert storage.list_keys() == ["b"]
 
     def test_move_create_only(self, storage: ObjectStorage) -> None:
+        _needs_create_only(self.supports_create_only)
         storage.write("a", b"from a")
         storage.write("b", b"from b")
         with pytest.raises(ObjectExistsError):
@@ -1068,6 +1113,7 @@ class AsyncObjectStorageConformance:
     supports_key_as_prefix_folder: ClassVar[bool] = True
     concurrency: ClassVar[int] = 8
     large_object_size: ClassVar[int] = 2 * MiB + 12345
+    supports_create_only: ClassVar[bool] = True
 
     @pytest.fixture
     def async_storage(self) -> Iterator[AsyncObjectStorage]:
@@ -1380,6 +1426,7 @@ class AsyncObjectStorageConformance:
         assert (await st.stat("o")).content_type in (None, "application/octet-stream")
 
     async def test_create_only_existing_key(self, async_storage: AsyncObjectStorage) -> None:
+        _needs_create_only(self.supports_create_only)
         st = async_storage
         await st.write("c", b"original", metadata={"v": "1"})
         with pytest.raises(ObjectExistsError) as excinfo:
@@ -1391,6 +1438,7 @@ class AsyncObjectStorageConformance:
         assert await st.read("new") == b"x"
 
     async def test_create_only_race_has_one_winner(self, async_storage: AsyncObjectStorage) -> None:
+        _needs_create_only(self.supports_create_only)
         n = self.concurrency
         results = await asyncio.gather(
             *(
@@ -1407,6 +1455,25 @@ class AsyncObjectStorageConformance:
         assert all(isinstance(r, ObjectExistsError) for r in others), others
         assert await async_storage.read("race") == payload(50_000, seed=winners[0])
         assert await async_storage.get_metadata("race") == {"w": str(winners[0])}
+
+    async def test_create_only_is_refused(self, async_storage: AsyncObjectStorage) -> None:
+        if self.supports_create_only:
+            pytest.skip("the backend enforces create-only writes (the create-only tests check them)")
+        st = async_storage
+        await st.write("kept", b"original", metadata={"v": "1"})
+        calls: list[Callable[[], Awaitable[Any]]] = [
+            lambda: st.write("new", b"x", overwrite=False),
+            lambda: st.write("new", achunks(payload(300_000), 10_000), overwrite=False),
+            lambda: st.write("kept", b"intruder", overwrite=False),
+            lambda: st.copy("kept", "copy", overwrite=False),
+            lambda: st.move("kept", "moved", overwrite=False),
+        ]
+        for call in calls:
+            with pytest.raises(NotSupportedError):
+                await call()
+        assert await st.list_keys() == ["kept"]
+        assert await st.read("kept") == b"original"
+        assert await st.get_metadata("kept") == {"v": "1"}
 
     async def test_concurrent_overwrites_stay_consistent(self, async_storage: AsyncObjectStorage) -> None:
         n = self.concurrency
@@ -1500,6 +1567,7 @@ class AsyncObjectStorageConformance:
         assert await st.read("src") == b"payload"
 
     async def test_copy_create_only(self, async_storage: AsyncObjectStorage) -> None:
+        _needs_create_only(self.supports_create_only)
         st = async_storage
         await st.write("src", b"new")
         await st.write("dst", b"old")
@@ -1530,6 +1598,7 @@ class AsyncObjectStorageConformance:
         assert await st.list_keys() == ["new/name"]
 
     async def test_move_create_only(self, async_storage: AsyncObjectStorage) -> None:
+        _needs_create_only(self.supports_create_only)
         st = async_storage
         await st.write("a", b"from a")
         await st.write("b", b"from b")
