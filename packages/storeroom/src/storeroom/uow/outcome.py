@@ -33,7 +33,9 @@ class Outcome(enum.Enum):
 
 def refused(error: BaseException) -> bool:
     """Whether the server answered the COMMIT with a refusal, which always rolls the transaction back."""
-    return isinstance(error, IntegrityError) or (isinstance(error, TransactionError) and bool(getattr(error, "retryable", False)))
+    return isinstance(error, IntegrityError) or (
+        isinstance(error, TransactionError) and bool(getattr(error, "retryable", False))
+    )
 
 
 def settle(state: UnitState, error: BaseException, check: bool | Exception | None, *, journal_in_tx: bool) -> Outcome:
