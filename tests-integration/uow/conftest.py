@@ -112,6 +112,12 @@ def database_settings(request: pytest.FixtureRequest, tmp_path: Path) -> dict[st
 
 
 @pytest.fixture
+def object_storage(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """Local files, unless a test parametrizes it (``indirect=True``) with another of STORAGES."""
+    return STORAGES[getattr(request, "param", "local")](request, tmp_path)
+
+
+@pytest.fixture
 def mariadb_settings(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
     return _mariadb(request, tmp_path)
 

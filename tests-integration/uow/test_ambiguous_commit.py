@@ -13,7 +13,8 @@ driver's COMMIT message and:
   server is back.
 
 Each case runs the five steps of ``_uow_harness`` sync and async, with objects in local
-files, and checks the storage and the rows through a second room that bypasses the proxy.
+files (and on moto's S3 for the unreachable case), and checks the storage and the rows
+through a second room that bypasses the proxy.
 """
 
 from __future__ import annotations
@@ -58,9 +59,11 @@ class Proxied:
 
 
 @pytest.fixture
-def through(server_settings: dict[str, Any], tmp_path: Path) -> Iterator[Callable[..., Proxied]]:
+def through(
+    server_settings: dict[str, Any], object_storage: dict[str, Any], tmp_path: Path
+) -> Iterator[Callable[..., Proxied]]:
     """``through(**proxy_options)``: the starting state of ``_uow_harness``, and a room reaching it via a proxy."""
-    files = {"backend": "local", "root": str(tmp_path / "files"), "fsync": False}
+    files = object_storage
     url = make_url(server_settings["url"])
     commit, port = WIRE[server_settings["backend"]]
     with contextlib.ExitStack() as stack:
@@ -149,6 +152,7 @@ async def test_a_commit_still_in_flight_is_waited_for(through: Callable[..., Pro
 @pytest.mark.asyncio
 @SYNC_ASYNC
 @pytest.mark.parametrize("committed", [True, False], ids=["committed", "rolled-back"])
+@pytest.mark.parametrize("object_storage", ["local", "s3"], indirect=True)
 async def test_an_unreachable_database_leaves_it_to_recover(
     through: Callable[..., Proxied], asynchronous: bool, committed: bool
 ) -> None:
