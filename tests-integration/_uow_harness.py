@@ -34,8 +34,10 @@ Settings = dict[str, Any]
 DOCS_DDL = [
     "CREATE TABLE {parents} (id INTEGER PRIMARY KEY)",
     "CREATE TABLE {docs} (id INTEGER PRIMARY KEY, object_key VARCHAR(200) NOT NULL, "
-    "parent INTEGER REFERENCES {parents}(id) DEFERRABLE INITIALLY DEFERRED)",
+    "parent INTEGER REFERENCES {parents}(id){deferred})",
 ]
+#: dialects whose foreign keys are always checked at once (no DEFERRABLE)
+IMMEDIATE_ONLY = ("mysql", "mariadb")
 
 
 class InjectedFault(Exception):
@@ -60,8 +62,9 @@ def tables() -> dict[str, str]:
 def prepare(room: Storeroom, names: dict[str, str]) -> None:
     """The starting state every unit is measured against: three objects and one row."""
     db = room.database("main")
+    deferred = "" if db.engine.dialect.name in IMMEDIATE_ONLY else " DEFERRABLE INITIALLY DEFERRED"
     for ddl in DOCS_DDL:
-        db.execute(ddl.format(**names))
+        db.execute(ddl.format(deferred=deferred, **names))
     db.execute(f"INSERT INTO {names['parents']} (id) VALUES (1)")
     db.execute(f"INSERT INTO {names['docs']} (id, object_key) VALUES (1, 'existing.bin')")
     st = room.storage("files")

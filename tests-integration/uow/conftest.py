@@ -74,7 +74,30 @@ def _postgres(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
     return {"backend": "postgres", "url": f"{url}{separator}options=-csearch_path%3D{schema}"}
 
 
+def _mariadb(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """A database of its own per test, so each test has its own journal table."""
+    import pymysql
+    from sqlalchemy.engine import make_url
+
+    url = make_url(request.getfixturevalue("mariadb_url"))
+    name = f"uow_{uuid.uuid4().hex[:10]}"
+
+    def run(sql: str) -> None:
+        conn = pymysql.connect(host=url.host, port=url.port or 3306, user=url.username, password=url.password or "")
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql)
+        finally:
+            conn.close()
+
+    run(f"CREATE DATABASE {name}")
+    request.addfinalizer(lambda: run(f"DROP DATABASE IF EXISTS {name}"))
+    return {"backend": "mysql", "url": url.set(database=name).render_as_string(hide_password=False)}
+
+
 DATABASES = {"sqlite": _sqlite, "postgres": _postgres}
+#: database servers a client reaches over TCP (the ambiguous-commit tests put a proxy in between)
+SERVERS = {"postgres": _postgres, "mariadb": _mariadb}
 
 
 @pytest.fixture(params=sorted(STORAGES))
@@ -86,6 +109,23 @@ def storage_settings(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str
 @pytest.fixture(params=sorted(DATABASES))
 def database_settings(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
     return DATABASES[request.param](request, tmp_path)
+
+
+@pytest.fixture
+def object_storage(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """Local files, unless a test parametrizes it (``indirect=True``) with another of STORAGES."""
+    return STORAGES[getattr(request, "param", "local")](request, tmp_path)
+
+
+@pytest.fixture
+def mariadb_settings(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    return _mariadb(request, tmp_path)
+
+
+@pytest.fixture(params=sorted(SERVERS))
+def server_settings(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """A database of its own on each TCP server (PostgreSQL, MariaDB)."""
+    return SERVERS[request.param](request, tmp_path)
 
 
 @pytest.fixture

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextvars
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,27 +16,14 @@ from storeroom.uow.journal import create_table_sql
 
 
 @pytest.fixture
-def mariadb_room(mariadb_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+def mariadb_room(mariadb_settings: dict[str, Any], tmp_path: Path) -> Iterator[Storeroom]:
     """A database of its own, so the journal table is this test's alone."""
-    import pymysql
-    from sqlalchemy.engine import make_url
-
-    url = make_url(mariadb_url)
-    name = f"uow_{uuid.uuid4().hex[:10]}"
-    conn = pymysql.connect(host=url.host, port=url.port or 3306, user=url.username, password=url.password or "")
-    with conn.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {name}")
     settings = {
-        "databases": {"main": {"backend": "mysql", "url": str(url.set(database=name).render_as_string(False))}},
+        "databases": {"main": mariadb_settings},
         "storages": {"files": {"backend": "local", "root": str(tmp_path / "files"), "fsync": False}},
     }
-    try:
-        with Storeroom.from_settings(settings) as room:
-            yield room
-    finally:
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {name}")
-        conn.close()
+    with Storeroom.from_settings(settings) as room:
+        yield room
 
 
 def test_mariadb_commit_failure_and_crash(mariadb_room: Storeroom) -> None:

@@ -153,6 +153,35 @@ def test_foreign_keys_are_enforced_on_every_connection(db: SQLiteDatabase) -> No
     assert db.pool_info().size == 5
 
 
+_DEFERRED = [
+    "CREATE TABLE parent (id INTEGER PRIMARY KEY)",
+    "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)",
+]
+
+
+def test_a_refused_commit_leaves_no_transaction_open_in_the_pool(db: SQLiteDatabase) -> None:
+    """sqlite3 keeps the transaction open when a deferred constraint fails at COMMIT; pooled
+    as it was, the next caller would run inside it (and could commit the refused rows)."""
+    for ddl in _DEFERRED:
+        db.execute(ddl)
+    with pytest.raises(IntegrityError), db.transaction() as tx:
+        tx.execute("INSERT INTO child (id, parent_id) VALUES (1, 99)")
+    db.execute("INSERT INTO parent (id) VALUES (99)")  # would fail: the orphan still pending
+    assert db.fetch_all("SELECT id FROM child") == []
+    assert db.fetch_value("SELECT COUNT(*) FROM parent") == 1
+
+
+@pytest.mark.asyncio
+async def test_async_refused_commit_leaves_no_transaction_open_in_the_pool(adb: AsyncSQLiteDatabase) -> None:
+    for ddl in _DEFERRED:
+        await adb.execute(ddl)
+    with pytest.raises(IntegrityError):
+        async with adb.transaction() as tx:
+            await tx.execute("INSERT INTO child (id, parent_id) VALUES (1, 99)")
+    await adb.execute("INSERT INTO parent (id) VALUES (99)")
+    assert await adb.fetch_all("SELECT id FROM child") == []
+
+
 def test_on_delete_cascade_works(db: SQLiteDatabase) -> None:
     _parent_child(db)
     db.execute("INSERT INTO parent (id) VALUES (1)")

@@ -15,14 +15,21 @@ import pytest
 
 from storeroom import Storeroom
 from storeroom.errors import (
+    CommitOutcomeUnknownError,
+    ConnectionFailedError,
     ContentTooLargeError,
     ContentTypeNotAllowedError,
+    DatabaseError,
+    IntegrityError,
     InvalidKeyError,
     ObjectExistsError,
     ObjectNotFoundError,
+    TransactionError,
     UnitOfWorkError,
 )
 from storeroom.uow import BACKUP_PREFIX, JOURNAL_TABLE, UnitOfWork
+from storeroom.uow.outcome import Outcome, settle
+from storeroom.uow.state import UnitState
 from storeroom.uow.steps import Action, Op, State, Step, finish_actions, undo_actions
 
 
@@ -87,6 +94,141 @@ def test_finish_runs_deferred_deletes_then_drops_backups() -> None:
         Action("drop", "files", "old"),
         Action("drop", "files", "b1"),
     ]
+
+
+# -- a failed commit: the decision (pure) --------------------------------------------------------
+
+
+def _sent(*steps: Step) -> UnitState:
+    """A unit whose COMMIT went out, with these steps."""
+    state = UnitState({})
+    state.steps = list(steps)
+    state.commit_sent = True
+    return state
+
+
+_LOST = ConnectionFailedError("could not reach database 'main': server closed the connection")
+
+
+def test_a_failure_before_commit_was_sent_is_a_rollback() -> None:
+    assert settle(UnitState({}), _LOST, None, journal_in_tx=False) is Outcome.ROLLED_BACK
+
+
+def test_the_marker_check_decides() -> None:
+    assert settle(_sent(), _LOST, True, journal_in_tx=False) is Outcome.COMMITTED
+    assert settle(_sent(), _LOST, False, journal_in_tx=False) is Outcome.ROLLED_BACK
+
+
+def test_a_refusal_from_the_server_is_a_rollback_even_unchecked() -> None:
+    assert settle(_sent(), IntegrityError("deferred foreign key"), None, journal_in_tx=False) is Outcome.ROLLED_BACK
+    serialization = TransactionError("could not serialize", retryable=True)
+    assert settle(_sent(), serialization, _LOST, journal_in_tx=False) is Outcome.ROLLED_BACK
+
+
+def test_an_unanswered_check_is_unknown_and_recover_settles_it() -> None:
+    state = _sent(_put(1, "a", backup=True), Step("u", 2, Op.DELETE, "files", "old"))
+    with pytest.raises(CommitOutcomeUnknownError) as caught:
+        settle(state, _LOST, ConnectionFailedError("could not reach database 'main'"), journal_in_tx=False)
+    error = caught.value
+    assert error.__cause__ is _LOST
+    assert error.recoverable and error.unit_id == state.unit_id
+    assert "recover()" in str(error) and "ConnectionFailedError" in str(error)
+    assert error.if_committed == ("delete files:old", "delete files:b1")
+    assert error.if_rolled_back == ("restore files:a from its backup b1",)
+
+
+def test_without_a_marker_it_is_unknown_and_says_what_to_do_by_hand() -> None:
+    with pytest.raises(CommitOutcomeUnknownError) as caught:
+        settle(_sent(_put(1, "a")), _LOST, None, journal_in_tx=False)
+    error = caught.value
+    assert not error.recoverable
+    assert "no journal" in str(error) and "remove files:a written by the unit" in str(error)
+    # a journal inside the transaction is gone with it, if it rolled back: recover() cannot settle it either
+    with pytest.raises(CommitOutcomeUnknownError) as caught:
+        settle(_sent(_put(1, "a")), _LOST, _LOST, journal_in_tx=True)
+    assert not caught.value.recoverable
+
+
+def test_an_unknown_outcome_lets_a_cancellation_through_with_a_note() -> None:
+    cancelled = asyncio.CancelledError()
+    with pytest.raises(asyncio.CancelledError) as caught:
+        settle(_sent(_put(1, "a")), cancelled, _LOST, journal_in_tx=False)
+    assert caught.value is cancelled
+    assert any("recover()" in note for note in getattr(cancelled, "__notes__", []))
+
+
+# -- a failed commit: the check, and recover() ----------------------------------------------------
+
+
+def test_the_check_finds_a_committed_marker_and_fences_an_absent_one(room: Storeroom) -> None:
+    from storeroom.uow.journal import Journal
+
+    db = room.database()
+    journal = Journal(db)
+    journal.ensure_table()
+    with db.transaction() as tx:
+        Journal.mark_committed(tx, "committed")
+    assert journal.check_commit("committed") is True
+    assert journal.check_commit("never") is False
+    # the check took the marker's place: the unit it asked about can never commit now
+    with pytest.raises(IntegrityError), db.transaction() as tx:
+        Journal.mark_committed(tx, "never")
+    assert not journal.has_commit("never")
+
+
+def test_the_check_reports_an_unreachable_database(tmp_path: Path) -> None:
+    from storeroom.uow.journal import Journal
+
+    (tmp_path / "gone.db").write_bytes(b"not a database file " * 100)
+    settings = {"databases": {"gone": {"backend": "sqlite", "url": f"sqlite:///{tmp_path}/gone.db"}}}
+    with Storeroom.from_settings(settings) as room:
+        assert isinstance(Journal(room.database()).check_commit("u"), DatabaseError)
+
+
+def test_recover_undoes_a_unit_whose_check_found_no_marker(room: Storeroom) -> None:
+    from storeroom.uow.journal import Journal
+
+    st = room.storage("files")
+    journal = Journal(room.database())
+    journal.ensure_table()
+    etag = st.write("debris.txt", b"x").etag  # a unit wrote it, and its COMMIT failed
+    journal.record(Step("dead", 1, Op.PUT, "files", "debris.txt", etag=etag, state=State.APPLIED))
+    assert journal.check_commit("dead") is False  # leaves its abort row
+    reports = room.recover(older_than=0)
+    assert [u for r in reports for u in r.undone] == ["dead"] and all(r.ok for r in reports)
+    assert not st.exists("debris.txt")
+    assert journal_rows(room) == 0
+
+
+def test_a_unit_only_fenced_here_is_not_recovered_here(room: Storeroom) -> None:
+    """A unit journaled elsewhere leaves its marker - or the check's abort row - in its own database."""
+    from storeroom.uow.journal import Journal
+
+    journal = Journal(room.database())
+    journal.ensure_table()
+    assert journal.check_commit("elsewhere") is False
+    assert all(not r.undone and not r.failed for r in room.recover(older_than=0))
+    assert journal_rows(room) == 1
+
+
+@pytest.mark.parametrize("journal", [True, False])
+def test_a_commit_refused_by_the_server_is_undone(room: Storeroom, journal: bool) -> None:
+    """A deferred constraint fails only at COMMIT, with or without a marker to check."""
+    db = room.database()
+    db.execute("CREATE TABLE parents (id INTEGER PRIMARY KEY)")
+    db.execute(
+        "CREATE TABLE kids (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parents(id) DEFERRABLE INITIALLY DEFERRED)"
+    )
+    st = room.storage("files")
+    st.write("kept.txt", b"original")
+    with pytest.raises(IntegrityError), room.unit_of_work("main", journal=journal) as uow:  # noqa: PT012
+        uow.put("files", "kept.txt", b"replaced")
+        uow.put("files", "new.txt", b"new")
+        uow.tx.execute("INSERT INTO kids (id, parent) VALUES (1, 99)")
+    assert st.list_keys() == ["kept.txt"] and st.read("kept.txt") == b"original"
+    assert db.fetch_value("SELECT COUNT(*) FROM kids") == 0
+    if journal:
+        assert journal_rows(room) == 0
 
 
 # -- behaviour -----------------------------------------------------------------------------------

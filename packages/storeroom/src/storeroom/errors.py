@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 __all__ = [
+    "CommitOutcomeUnknownError",
     "CompensationError",
     "ConfigurationError",
     "ConnectionFailedError",
@@ -235,6 +236,20 @@ class CompensationError(UnitOfWorkError):
 
     def __init__(self, message: str = "", remaining: Iterable[str] = (), **context: Any) -> None:
         super().__init__(message, remaining=tuple(remaining), **context)
+
+
+class CommitOutcomeUnknownError(UnitOfWorkError):
+    """A unit's COMMIT failed and whether it took effect cannot be told (its database is unreachable).
+
+    Nothing was undone or finished: objects, backups and journal rows are as the unit left
+    them. ``recoverable`` says whether ``recover()`` will settle it (finish it if it committed,
+    undo it if not); ``if_committed`` / ``if_rolled_back`` list what settling it takes either way.
+    """
+
+    unit_id: str | None = None
+    recoverable: bool = False
+    if_committed: Sequence[str] = ()
+    if_rolled_back: Sequence[str] = ()
 
 
 class InvalidRangeError(StorageError, ValueError):

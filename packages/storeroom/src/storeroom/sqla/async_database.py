@@ -125,10 +125,14 @@ class AsyncSqlaDatabase(SqlaBase, AsyncQueries, AsyncDatabaseInterface):
             tx._active = False
             self._leave_ambient(token)
             with self._errors(None, "transaction"):
-                await conn.commit()
+                try:
+                    await conn.commit()
+                except BaseException:
+                    await arollback_quietly(self, conn.invalidate)  # see SqlaDatabase.transaction
+                    raise
         finally:
             try:
-                if read_only:
+                if read_only and not conn.invalidated:
                     await conn.run_sync(self._finish_read_only)
             finally:
                 await conn.close()

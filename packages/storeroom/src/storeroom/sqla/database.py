@@ -103,10 +103,16 @@ class SqlaDatabase(SqlaBase, SyncQueries, DatabaseInterface):
             tx._active = False
             self._leave_ambient(token)
             with self._errors(None, "transaction"):
-                conn.commit()
+                try:
+                    conn.commit()
+                except BaseException:
+                    # The driver may keep its transaction open (sqlite3 after a deferred constraint
+                    # fails at COMMIT) while SQLAlchemy believes it ended: never pool that connection.
+                    self._rollback_quietly(conn.invalidate)
+                    raise
         finally:
             try:
-                if read_only:
+                if read_only and not conn.invalidated:
                     self._finish_read_only(conn)
             finally:
                 conn.close()

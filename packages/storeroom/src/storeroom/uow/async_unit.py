@@ -14,6 +14,7 @@ from storeroom.objects import ObjectInfo
 from storeroom.storage import AsyncObjectStorage
 from storeroom.uow.apply import apply_actions_async
 from storeroom.uow.journal import AsyncJournal
+from storeroom.uow.outcome import Outcome, settle
 from storeroom.uow.state import UnitState
 from storeroom.uow.steps import Op, State, Step, finish_actions, undo_actions
 from storeroom.uow.unit import StorageLookup, check_no_outer_transaction, journal_plan
@@ -101,8 +102,13 @@ class AsyncUnitOfWork:
             try:
                 await self._commit()
             except BaseException as error:
-                await self._compensate(error)
-                raise
+                if await self._settle(error) is Outcome.ROLLED_BACK:
+                    await self._compensate(error)
+                    raise
+                await self._finish()  # it committed after all: only the reply was lost
+                if not isinstance(error, Exception):
+                    raise  # a cancellation or an interrupt still propagates
+                return False
             await self._finish()
             return False
         if self._tx_cm is not None:
@@ -128,7 +134,13 @@ class AsyncUnitOfWork:
                     if rollback is not error:
                         logger.warning("unit of work %s: rollback failed: %s", self.unit_id, type(rollback).__name__)
                 raise
+        self._state.commit_sent = True
         await cm.__aexit__(None, None, None)
+
+    async def _settle(self, error: BaseException) -> Outcome:
+        asked = self._journal is not None and self._state.commit_sent
+        check = await AsyncJournal(self._database).check_commit(self.unit_id) if asked else None
+        return settle(self._state, error, check, journal_in_tx=self._journal_in_tx)
 
     async def _compensate(self, cause: BaseException) -> None:
         self._tx_cm = None

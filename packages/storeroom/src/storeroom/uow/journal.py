@@ -6,6 +6,12 @@ record of what may have happened. The unit's own transaction adds a ``commit`` m
 row: after a crash, a unit with the marker committed and is finished forward
 (deferred deletes, dropped backups); one without is undone.
 
+When the COMMIT itself fails, its reply may just have been lost. A fresh connection then
+inserts a row under the marker's key (:meth:`Journal.check_commit`): the server makes that
+wait until the unit's transaction has ended either way, so the answer cannot race a COMMIT
+still in flight. It fails on the committed marker; or it succeeds, and the ``abort`` row it
+leaves means the unit never can commit.
+
 Databases that allow a single writer at a time (SQLite) cannot take a detached write
 while the unit's transaction holds the lock, so there the rows go into the unit's own
 transaction: a failure in the body is still undone (in memory), but a crash loses the
@@ -22,7 +28,7 @@ import weakref
 from collections.abc import Mapping
 from typing import Any
 
-from storeroom.errors import QueryError
+from storeroom.errors import IntegrityError, QueryError
 from storeroom.uow.steps import Op, State, Step
 
 __all__ = [
@@ -44,10 +50,11 @@ _INSERT = (
 _UPDATE = f"UPDATE {JOURNAL_TABLE} SET state = :state, etag = :etag WHERE unit_id = :unit_id AND seq = :seq"
 _FORGET = f"DELETE FROM {JOURNAL_TABLE} WHERE unit_id = :unit_id"
 _PROBE = f"SELECT COUNT(*) FROM {JOURNAL_TABLE} WHERE 1 = 0"
-# A unit with nothing but its commit marker here is journaled in another database: that one recovers it.
+# A unit with nothing but its commit marker (or its abort row) here is journaled in another database:
+# that one recovers it.
 _STALE_UNITS = (
-    f"SELECT unit_id FROM {JOURNAL_TABLE} GROUP BY unit_id "
-    "HAVING MAX(created_ms) < :before AND SUM(CASE WHEN op = 'commit' THEN 0 ELSE 1 END) > 0 ORDER BY unit_id"
+    f"SELECT unit_id FROM {JOURNAL_TABLE} GROUP BY unit_id HAVING MAX(created_ms) < :before "
+    "AND SUM(CASE WHEN op IN ('commit', 'abort') THEN 0 ELSE 1 END) > 0 ORDER BY unit_id"
 )
 _HAS_COMMIT = f"SELECT COUNT(*) FROM {JOURNAL_TABLE} WHERE unit_id = :unit_id AND op = 'commit'"
 _UNIT_ROWS = (
@@ -110,6 +117,7 @@ def _params(step: Step) -> dict[str, Any]:
 
 def _marker(unit_id: str, op: Op, database: str = "") -> dict[str, Any]:
     # Distinct seqs (steps count from 1): two database objects may share one physical table.
+    # COMMIT and ABORT share theirs: the key that only one of them can ever hold.
     seq = -1 if op is Op.BEGIN else 0
     return _params(Step(unit_id, seq, op, database, "", state=State.APPLIED, created_ms=now_ms()))
 
@@ -180,6 +188,17 @@ class Journal:
     def has_commit(self, unit_id: str) -> bool:
         return bool(self._detached(self.database.fetch_value, _HAS_COMMIT, {"unit_id": unit_id}))
 
+    def check_commit(self, unit_id: str) -> bool | Exception:
+        """Whether the unit's transaction committed, asked on a fresh connection; what failed if that fails."""
+        try:
+            try:
+                self._detached(self.database.execute, _INSERT, _marker(unit_id, Op.ABORT))
+            except IntegrityError as taken:  # by the marker - if it is there to see, not some other refusal
+                return self.has_commit(unit_id) or taken
+        except Exception as exc:  # noqa: BLE001 - an answer too: the outcome is unknown
+            return exc
+        return False
+
     def forget(self, unit_id: str) -> None:
         self._detached(self.database.execute, _FORGET, {"unit_id": unit_id})
 
@@ -241,6 +260,16 @@ class AsyncJournal:
 
     async def has_commit(self, unit_id: str) -> bool:
         return bool(await self._detached(self.database.fetch_value, _HAS_COMMIT, {"unit_id": unit_id}))
+
+    async def check_commit(self, unit_id: str) -> bool | Exception:
+        try:
+            try:
+                await self._detached(self.database.execute, _INSERT, _marker(unit_id, Op.ABORT))
+            except IntegrityError as taken:
+                return await self.has_commit(unit_id) or taken
+        except Exception as exc:  # noqa: BLE001
+            return exc
+        return False
 
     async def forget(self, unit_id: str) -> None:
         await self._detached(self.database.execute, _FORGET, {"unit_id": unit_id})

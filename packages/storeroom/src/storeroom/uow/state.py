@@ -23,6 +23,7 @@ class UnitState:
         self.deletes: dict[tuple[str, str], Step] = {}
         self.written: set[tuple[str, str]] = set()
         self.phase = "new"  # new -> open -> done
+        self.commit_sent = False  # COMMIT may have reached the server: a failure from here is ambiguous
         self._storages = storages
         self._policies = policies
         self._objects: dict[str, Any] = {}  # storages passed as objects: undo must find them by name

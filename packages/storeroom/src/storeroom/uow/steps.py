@@ -27,6 +27,7 @@ class Op(enum.StrEnum):
     DELETE = "delete"  # ``key`` is to be deleted once the database has committed
     COMMIT = "commit"  # marker row written inside the unit's database transaction (in that database)
     BEGIN = "begin"  # names the unit's database (``storage`` column) when the journal lives elsewhere
+    ABORT = "abort"  # takes the commit marker's place after a failed COMMIT that did not commit: now it never can
 
 
 class State(enum.StrEnum):
@@ -35,7 +36,14 @@ class State(enum.StrEnum):
     CANCELLED = "cancelled"  # a deferred delete overtaken by a later put of the same key
 
 
-_VERBS = {Op.PUT: "write", Op.CREATE: "create", Op.DELETE: "delete", Op.COMMIT: "commit", Op.BEGIN: "begin"}
+_VERBS = {
+    Op.PUT: "write",
+    Op.CREATE: "create",
+    Op.DELETE: "delete",
+    Op.COMMIT: "commit",
+    Op.BEGIN: "begin",
+    Op.ABORT: "abort",
+}
 
 #: steps that write an object (undone by removing it or restoring its backup)
 WRITES = frozenset({Op.PUT, Op.CREATE})

@@ -14,6 +14,7 @@ from storeroom.objects import ObjectInfo
 from storeroom.storage import ObjectStorage
 from storeroom.uow.apply import apply_actions
 from storeroom.uow.journal import Journal, concurrent_writers
+from storeroom.uow.outcome import Outcome, settle
 from storeroom.uow.state import UnitState
 from storeroom.uow.steps import Op, State, Step, finish_actions, undo_actions
 
@@ -56,10 +57,12 @@ def check_no_outer_transaction(database: Any) -> None:
 class UnitOfWork:
     """Group object writes, deletes, copies and moves with an optional database transaction.
 
-    On an exception in the body, or a failed commit, every step is undone newest first
-    and the original exception propagates (or :class:`CompensationError` listing what is
-    left, chained to it). Deletes run only after the commit. Not thread-safe: one unit
-    belongs to one thread.
+    On an exception in the body, or a commit that did not commit, every step is undone
+    newest first and the original exception propagates (or :class:`CompensationError`
+    listing what is left, chained to it). A commit whose reply was lost is finished as a
+    commit; one whose outcome cannot be told raises :class:`CommitOutcomeUnknownError` and
+    touches nothing (see :mod:`storeroom.uow.outcome`). Deletes run only after the commit.
+    Not thread-safe: one unit belongs to one thread.
     """
 
     def __init__(
@@ -131,8 +134,13 @@ class UnitOfWork:
             try:
                 self._commit()
             except BaseException as error:
-                self._compensate(error)
-                raise
+                if self._settle(error) is Outcome.ROLLED_BACK:
+                    self._compensate(error)
+                    raise
+                self._finish()  # it committed after all: only the reply was lost
+                if not isinstance(error, Exception):
+                    raise  # a cancellation or an interrupt still propagates
+                return False
             self._finish()
             return False
         if self._tx_cm is not None:
@@ -158,7 +166,14 @@ class UnitOfWork:
                     if rollback is not error:
                         logger.warning("unit of work %s: rollback failed: %s", self.unit_id, type(rollback).__name__)
                 raise
+        self._state.commit_sent = True
         cm.__exit__(None, None, None)
+
+    def _settle(self, error: BaseException) -> Outcome:
+        """The commit raised: did it commit after all? A fresh connection looks for the marker (outcome.py)."""
+        asked = self._journal is not None and self._state.commit_sent
+        check = Journal(self._database).check_commit(self.unit_id) if asked else None
+        return settle(self._state, error, check, journal_in_tx=self._journal_in_tx)
 
     def _compensate(self, cause: BaseException) -> None:
         if self._tx_cm is not None:  # the commit itself failed: the transaction is over either way
