@@ -1,0 +1,303 @@
+"""``apply``: gate the plan, then run it the way the dialect allows.
+
+- Transactional DDL (PostgreSQL, SQLite, SQL Server): one transaction under an advisory
+  lock, with ``lock_timeout`` / ``statement_timeout`` on PostgreSQL; the plan is made again
+  under the lock (a concurrent apply that finished first leaves nothing to do), and the
+  re-plan after the DDL, still inside the transaction, must be empty or everything rolls
+  back. ``CREATE INDEX CONCURRENTLY`` runs after the commit.
+- MySQL/MariaDB (DDL auto-commits): one journaled step at a time under ``GET_LOCK``; a re-run
+  after a failure or crash continues where it stopped.
+
+A dry run connects to nothing and runs nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import Connection
+
+from storeroom.errors import DestructiveChangeError, SchemaSyncError, UnsafeChangeError
+from storeroom.schema import SchemaProvider
+from storeroom_schema_sync.journal import Journal
+from storeroom_schema_sync.operations import DESTRUCTIVE, HAZARDOUS, Operation
+from storeroom_schema_sync.plan import Plan, engine_of, plan_on, provider_for
+from storeroom_schema_sync.render import Step, alembic_operations, offline_sql
+
+__all__ = ["ApplyReport", "apply"]
+
+
+@dataclass(eq=False)
+class ApplyReport:
+    """What an apply found, did and left out. ``in_sync`` only when nothing was skipped or left."""
+
+    database: str
+    dry_run: bool
+    detected: list[Operation]
+    applied: list[Operation] = field(default_factory=list)
+    #: operations not applied, each with why (refused by a flag, or a dry run)
+    skipped: list[tuple[Operation, str]] = field(default_factory=list)
+    #: operations a re-plan after the apply still finds (empty unless something was skipped)
+    remaining: list[Operation] = field(default_factory=list)
+    #: MySQL/MariaDB: steps an earlier, interrupted run had already done
+    resumed: list[Operation] = field(default_factory=list)
+    statements: list[str] = field(default_factory=list)
+
+    @property
+    def in_sync(self) -> bool:
+        return not self.dry_run and not self.skipped and not self.remaining
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "dry_run": self.dry_run,
+            "in_sync": self.in_sync,
+            "detected": [o.as_dict() for o in self.detected],
+            "applied": [str(o) for o in self.applied],
+            "skipped": [{"operation": str(o), "reason": why} for o, why in self.skipped],
+            "remaining": [str(o) for o in self.remaining],
+            "resumed": [str(o) for o in self.resumed],
+            "statements": self.statements,
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.as_dict(), indent=indent, ensure_ascii=False, default=str)
+
+    def __str__(self) -> str:
+        lines = [
+            f"{'dry run: ' if self.dry_run else ''}{len(self.detected)} detected, {len(self.applied)} applied, "
+            f"{len(self.skipped)} skipped" + (" - in sync" if self.in_sync else "")
+        ]
+        lines += [f"  applied  {o}" for o in self.applied]
+        lines += [f"  skipped  {o} ({why})" for o, why in self.skipped]
+        lines += [f"  left     {o}" for o in self.remaining]
+        return "\n".join(lines)
+
+
+def _listing(ops: list[Operation]) -> str:
+    return "; ".join(f"{o} ({', '.join(o.reasons) or o.safety})" for o in ops)
+
+
+def _gate(
+    p: Plan, allow_destructive: bool, allow_hazards: bool, skip_refused: bool
+) -> tuple[list[Operation], list[tuple[Operation, str]]]:
+    """Refuse before any DDL: what cannot succeed, then what the flags do not allow."""
+    blocked = p.blocked
+    if blocked:
+        raise UnsafeChangeError(
+            f"{len(blocked)} change(s) cannot succeed as planned: " + "; ".join(f"{o}: {o.blocked}" for o in blocked),
+            operations=blocked,
+        )
+    refused: list[tuple[Operation, str]] = []
+    destructive = [o for o in p.operations if o.safety == DESTRUCTIVE]
+    hazardous = [o for o in p.operations if o.safety == HAZARDOUS]
+    if destructive and not allow_destructive:
+        if not skip_refused:
+            raise DestructiveChangeError(
+                f"{len(destructive)} destructive change(s) need allow_destructive=True: {_listing(destructive)}",
+                operations=destructive,
+            )
+        refused += [(o, "destructive: allow_destructive not given") for o in destructive]
+    if hazardous and not allow_hazards:
+        if not skip_refused:
+            raise UnsafeChangeError(
+                f"{len(hazardous)} hazardous change(s) need allow_hazards=True: {_listing(hazardous)}",
+                operations=hazardous,
+            )
+        refused += [(o, "hazardous: allow_hazards not given") for o in hazardous]
+    skipped = {id(o) for o, _ in refused}
+    return [o for o in p.operations if id(o) not in skipped], refused
+
+
+def _run(conn: Connection, step: Step, sink: list[str]) -> None:
+    sink.extend(offline_sql([step], conn.dialect))
+    operations = alembic_operations(MigrationContext.configure(connection=conn))
+    for migrate in step.alembic:
+        operations.invoke(migrate)
+
+
+def _same(fresh: Plan, p: Plan) -> None:
+    """A plan made before the lock must still be what the database needs (else plan again)."""
+    if {o.key for o in fresh.operations} != {o.key for o in p.operations}:
+        new = sorted({o.key for o in fresh.operations} - {o.key for o in p.operations})
+        gone = sorted({o.key for o in p.operations} - {o.key for o in fresh.operations})
+        raise SchemaSyncError(
+            "the database changed since this plan was made; plan again "
+            f"(now also needed: {', '.join(new) or 'nothing'}; no longer needed: {', '.join(gone) or 'nothing'})"
+        )
+
+
+def _chosen(fresh: Plan, keys: set[str]) -> list[Operation]:
+    return [o for o in fresh.operations if o.key in keys]
+
+
+def _verify(after: Plan, expected: set[str]) -> list[Operation]:
+    left = [o for o in after.operations if o.key not in expected]
+    if left:
+        raise SchemaSyncError(
+            "after applying, the database still differs from the models (nothing was committed): "
+            + "; ".join(str(o) for o in left)
+        )
+    return after.operations
+
+
+@contextmanager
+def _sqlite_foreign_keys_off(conn: Connection) -> Iterator[None]:
+    """SQLite's table rebuild needs FK enforcement off (only settable outside a transaction)."""
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    raw.execute("PRAGMA foreign_keys = OFF")
+    try:
+        yield
+    finally:
+        raw.execute("PRAGMA foreign_keys = ON")
+
+
+def apply(
+    db: Any,
+    p: Plan,
+    allow_destructive: bool = False,
+    allow_hazards: bool = False,
+    dry_run: bool = False,
+    *,
+    skip_refused: bool = False,
+    lock_timeout: float = 5.0,
+    statement_timeout: float | None = None,
+    wait: float = 300.0,
+) -> ApplyReport:
+    """Apply ``p`` to ``db``. Refused changes raise before any DDL (``skip_refused`` lists them instead).
+
+    ``lock_timeout`` / ``statement_timeout`` (seconds) bound each DDL statement on PostgreSQL;
+    ``wait`` bounds how long to wait for a concurrent apply to finish.
+    """
+    chosen, refused = _gate(p, allow_destructive, allow_hazards, skip_refused)
+    if dry_run:
+        return ApplyReport(
+            p.database,
+            True,
+            list(p.operations),
+            skipped=refused + [(o, "dry run") for o in chosen],
+            statements=offline_sql(p.steps(chosen), p.dialect),
+        )
+    engine = engine_of(db)
+    provider = provider_for(engine.dialect)
+    report = ApplyReport(p.database, False, list(p.operations), skipped=refused)
+    if not chosen:
+        report.remaining = [o for o, _ in refused]
+        return report
+    keys = {o.key for o in chosen}
+    lock_key = f"storeroom_schema_sync:{p.database}"
+    with engine.connect() as conn:
+        if provider.transactional_ddl:
+            _transactional(conn, provider, p, keys, refused, report, lock_key, lock_timeout, statement_timeout, wait)
+        else:
+            _journaled(conn, provider, p, keys, refused, report, lock_key, wait)
+    return report
+
+
+def _transactional(
+    conn: Connection,
+    provider: SchemaProvider,
+    p: Plan,
+    keys: set[str],
+    refused: list[tuple[Operation, str]],
+    report: ApplyReport,
+    lock_key: str,
+    lock_timeout: float,
+    statement_timeout: float | None,
+    wait: float,
+) -> None:
+    sqlite = conn.dialect.name == "sqlite"
+    guard = _sqlite_foreign_keys_off(conn) if sqlite else _nothing()
+    later: list[Step] = []
+    with guard, conn.begin(), provider.apply_lock(conn, lock_key, wait):
+        provider.begin_apply(conn, lock_timeout, statement_timeout)
+        fresh = plan_on(conn, provider, p.target, p.database, p.large_table_rows)
+        if fresh.is_empty:
+            return
+        _same(fresh, p)
+        for step in fresh.steps(_chosen(fresh, keys)):
+            if step.operation.concurrent:
+                later.append(step)
+                continue
+            _run(conn, step, report.statements)
+            report.applied += [step.operation, *step.covers]
+        if sqlite:
+            broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise SchemaSyncError(
+                    f"the rebuilt tables break {len(broken)} foreign key reference(s); nothing was committed"
+                )
+        expected = {s.operation.key for s in later} | {o.key for o, _ in refused}
+        report.remaining = _verify(plan_on(conn, provider, p.target, p.database, p.large_table_rows), expected)
+    if later:
+        auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+        for step in later:
+            _run(auto, step, report.statements)
+            report.applied.append(step.operation)
+        with conn.begin():
+            report.remaining = _verify(
+                plan_on(conn, provider, p.target, p.database, p.large_table_rows), {o.key for o, _ in refused}
+            )
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def plan_id(p: Plan) -> str:
+    """Identity of a plan's changes: the same drift planned again has the same id."""
+    return hashlib.sha256("\n".join(o.key for o in p.operations).encode()).hexdigest()[:32]
+
+
+def _journaled(
+    conn: Connection,
+    provider: SchemaProvider,
+    p: Plan,
+    keys: set[str],
+    refused: list[tuple[Operation, str]],
+    report: ApplyReport,
+    lock_key: str,
+    wait: float,
+) -> None:
+    auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+    with provider.apply_lock(auto, lock_key, wait):
+        journal = Journal(auto, plan_id(p))
+        fresh = plan_on(auto, provider, p.target, p.database, p.large_table_rows)
+        still = {o.key for o in fresh.operations}
+        unexpected = still - {o.key for o in p.operations}
+        if unexpected:
+            raise SchemaSyncError(
+                f"the database changed since this plan was made; plan again (now also needed: {', '.join(sorted(unexpected))})"
+            )
+        journal.ensure()
+        states = journal.states()
+        plan_steps = p.steps([o for o in p.operations if o.key in keys])
+        by_key = {o.key: o for o in fresh.operations}
+        for number, step in enumerate(plan_steps):
+            covered = [step.operation, *step.covers]
+            if all(o.key not in still for o in covered):  # done by an earlier run (journaled or not)
+                if states.get(number) != "done":
+                    journal.mark(number, str(step.operation), "done")
+                report.resumed += covered
+                continue
+            current = by_key.get(step.operation.key)
+            run = Step(current, fresh.steps([current])[0].alembic, step.covers) if current is not None else step
+            journal.mark(number, str(step.operation), "started")
+            _run(auto, run, report.statements)
+            journal.mark(number, str(step.operation), "done")
+            report.applied += covered
+        after = plan_on(auto, provider, p.target, p.database, p.large_table_rows)
+        left = [o for o in after.operations if o.key not in {r.key for r, _ in refused}]
+        if left:
+            raise SchemaSyncError(
+                "after applying, the database still differs from the models: " + "; ".join(str(o) for o in left)
+            )
+        report.remaining = after.operations
