@@ -300,7 +300,6 @@ def _sqlite_steps(operations: list[Operation], ctx: RenderContext) -> list[Step]
 def steps(operations: Iterable[Operation], ctx: RenderContext) -> list[Step]:
     """The plan's operations as Alembic operations, in order."""
     operations = list(operations)
-    out: list[Step] = []
     if ctx.dialect.name == "sqlite":
         return _sqlite_steps(operations, ctx)
     return [Step(op, _operation(op, ctx)) for op in operations]
