@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from storeroom.schema import TableKey, TableStats
 from storeroom_schema_sync.operations import DESTRUCTIVE, HAZARDOUS, SAFE, Operation
-from storeroom_schema_sync.types import type_change
+from storeroom_schema_sync.types import type_change, type_family
 
 __all__ = ["LARGE_TABLE_ROWS", "classify"]
 
@@ -31,7 +31,7 @@ _ADDITIVE = {
 }
 
 #: type changes the server does in place, without rewriting the table
-_IN_PLACE = {"postgresql": ("text",), "mysql": (), "sqlite": (), "mssql": ("text",)}
+_IN_PLACE = {"postgresql": ("text",), "mysql": ("enum",), "sqlite": (), "mssql": ("text",)}
 
 
 def _rows(stats: TableStats | None) -> str:
@@ -60,6 +60,11 @@ def classify(
             op.safety = DESTRUCTIVE
             op.reasons = ["enum values removed or reordered: rows holding them would have no value"]
             op.blocked = "removing or reordering enum values needs the type rebuilt by hand"
+        elif kind in ("drop_constraint", "add_constraint") and (op.before.get("rebuild") or op.after.get("rebuild")):
+            op.safety = HAZARDOUS if populated and kind == "add_constraint" else SAFE
+            op.reasons = ["foreign key dropped and added again around a type change of a column it uses"]
+            if populated and kind == "add_constraint":
+                op.reasons.append(f"validates {_rows(st)} under a lock")
         elif kind.startswith("drop_"):
             what = {
                 "drop_table": "the table and all its rows",
@@ -144,6 +149,4 @@ def classify(
 def _in_place(dialect: str, before: str, after: str) -> bool:
     """Widenings the server does as a catalog change (PostgreSQL varchar(n) -> varchar(m > n) / text)."""
     families = _IN_PLACE.get(dialect, ())
-    from storeroom_schema_sync.types import _parse
-
-    return _parse(before)[0] in families and _parse(after)[0] in families
+    return type_family(before) in families and type_family(after) in families

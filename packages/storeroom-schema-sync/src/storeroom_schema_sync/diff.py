@@ -111,9 +111,11 @@ class _Differ:
         objects: Desired,
         only: Collection[str] | None,
         same_values: Callable[[list[tuple[str, str]]], list[bool]],
+        fk_rebuild: bool = False,
     ) -> None:
         self.desired, self.live, self.objects, self.only = desired, live, objects, only
         self.same_values = same_values
+        self.fk_rebuild = fk_rebuild
         self.ops: list[Operation] = []
         self._defaults: list[tuple[Operation, str, str]] = []
 
@@ -153,13 +155,9 @@ class _Differ:
             if current is None:
                 self.op("create_table", key, after={"columns": [c.name for c in wanted.columns]}, source=source)
                 for index in wanted.indexes:
-                    self.op(
-                        "add_index",
-                        key,
-                        index.name,
-                        after=_index_facts(index),
-                        source=self.objects.index(key, index.name),
-                    )
+                    source_index = self.objects.index(key, index.name)
+                    if source_index is not None:  # else the server makes it with the table (a MySQL FK's index)
+                        self.op("add_index", key, index.name, after=_index_facts(index), source=source_index)
                 continue
             consumed.add(key)
             self._table(key, wanted, current, source)
@@ -167,6 +165,8 @@ class _Differ:
             for key in sorted(set(live_tables) - consumed - set(self.desired.tables)):
                 self.op("drop_table", key, before={"columns": [c.name for c in live_tables[key].columns]})
         self._resolve_defaults()
+        if self.fk_rebuild:
+            self._rebuild_foreign_keys()
         rank = {kind: i for i, kind in enumerate(_ORDER)}
         drops = [o for o in self.ops if o.kind == "drop_table"]
         others = sorted((o for o in self.ops if o.kind != "drop_table"), key=lambda o: rank[o.kind])
@@ -200,6 +200,36 @@ class _Differ:
         for key in sorted(by_key):
             visit(key, frozenset())
         return done
+
+    def _rebuild_foreign_keys(self) -> None:
+        """MySQL refuses a type change on a column a foreign key uses: drop those keys first, add them after."""
+        changed = {(o.schema, o.table, o.name) for o in self.ops if o.kind == "alter_column_type"}
+        if not changed:
+            return
+        touched = {(o.schema, o.table, o.name) for o in self.ops if o.kind in ("drop_constraint", "replace_constraint")}
+        for key, table in self.live.tables.items():
+            for fk in (c for c in table.constraints if c.kind == "foreign_key"):
+                uses = {(key[0], key[1], c) for c in fk.columns}
+                uses |= {(fk.referred_schema or key[0], fk.referred_table, c) for c in fk.referred_columns}
+                if not uses & changed or (key[0], key[1], fk.name) in touched:
+                    continue
+                wanted = self.desired.tables.get(key)
+                again = next(
+                    (
+                        c
+                        for c in (wanted.constraints if wanted else ())
+                        if c.kind == "foreign_key" and c.columns == fk.columns and c.referred_table == fk.referred_table
+                    ),
+                    None,
+                )
+                self.op("drop_constraint", key, fk.name, before=_constraint_facts(fk) | {"rebuild": again is not None})
+                if again is not None:
+                    self.op(
+                        "add_constraint",
+                        key,
+                        fk.name,
+                        after=_constraint_facts(again) | {"name": fk.name, "rebuild": True},
+                    )
 
     def _enums(self) -> None:
         for key, enum in sorted(self.desired.enums.items()):
@@ -295,6 +325,12 @@ class _Differ:
         for index in wanted.indexes:
             source = self.objects.index(key, index.name)
             old = have.pop(index.name, None)
+            if source is None:  # the server makes it along with something else (a MySQL FK's index)
+                if old is None:  # whatever the server named it
+                    same = next((i for i in have.values() if i.definition == index.definition), None)
+                    if same is not None:
+                        have.pop(same.name)
+                continue
             if old is None:
                 same = next(
                     (i for i in have.values() if i.definition == index.definition and i.unique == index.unique), None
@@ -354,8 +390,9 @@ def diff(
     objects: Desired,
     only: Collection[str] | None,
     same_values: Callable[[list[tuple[str, str]]], list[bool]],
+    fk_rebuild: bool = False,
 ) -> list[Operation]:
-    return _Differ(desired, live, objects, only, same_values).run()
+    return _Differ(desired, live, objects, only, same_values, fk_rebuild).run()
 
 
 def referenced(ops: Iterable[Operation]) -> set[TableKey]:

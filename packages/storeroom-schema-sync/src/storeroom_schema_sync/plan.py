@@ -151,7 +151,14 @@ def plan_on(
     desired, unqualified = desired_catalog(conn, provider, target, default)
     live = unqualify(live, unqualified)
     objects = Desired.of(target, default, conn.dialect.max_identifier_length or 63)
-    operations = diff(desired, live, objects, target.only, lambda pairs: provider.same_values(conn, pairs))
+    operations = diff(
+        desired,
+        live,
+        objects,
+        target.only,
+        lambda pairs: provider.same_values(conn, pairs),
+        fk_rebuild=conn.dialect.name == "mysql",
+    )
     touched = referenced(operations) & set(live.tables)
     stats = provider.table_stats(conn, touched) if touched else {}
     needs_check = {
@@ -180,6 +187,8 @@ def plan(
     engine = engine_of(db)
     provider = provider_for(engine.dialect)
     with engine.connect() as conn:
+        if not provider.transactional_ddl:  # its DDL commits anyway: scratch space needs autocommit
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         try:
             return plan_on(conn, provider, target, getattr(db, "name", "default"), large_table_rows)
         finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-__all__ = ["TypeChange", "type_change"]
+__all__ = ["TypeChange", "type_change", "type_family"]
 
 TypeChange = Literal["same", "widen", "narrow", "other"]
 
@@ -73,3 +73,8 @@ def type_change(before: str, after: str) -> TypeChange:
             return "widen"
         return "narrow"
     return "widen" if all(b >= a for a, b in zip(sa_, sb, strict=False)) else "narrow"
+
+
+def type_family(text: str) -> str:
+    """``int``, ``float``, ``text``, ``numeric``, ``enum`` or the type's own name."""
+    return _parse(text)[0]

@@ -31,7 +31,9 @@ _ACTION = {"NO ACTION": None}
 
 def sql_text(text: str) -> str:
     """Whitespace and identifier quoting as one spelling: ``"a"  >  0`` -> ``a > 0``."""
-    text = re.sub(r'"((?:[^"]|"")*)"|`([^`]*)`|\[([^\]]*)\]', lambda m: next(g for g in m.groups() if g is not None), text)
+    text = re.sub(
+        r'"((?:[^"]|"")*)"|`([^`]*)`|\[([^\]]*)\]', lambda m: next(g for g in m.groups() if g is not None), text
+    )
     text = re.sub(r"\s+", " ", text).strip()
     text = re.sub(r"\(\s+", "(", text)
     return re.sub(r"\s+\)", ")", text)
@@ -66,7 +68,9 @@ def _balanced(text: str, start: int) -> str:
     return text[start:]
 
 
-_NAMED = re.compile(r"CONSTRAINT\s+(\"[^\"]+\"|`[^`]+`|\[[^\]]+\]|\w+)\s+(CHECK|UNIQUE|FOREIGN\s+KEY|PRIMARY\s+KEY)\s*", re.I)
+_NAMED = re.compile(
+    r"CONSTRAINT\s+(\"[^\"]+\"|`[^`]+`|\[[^\]]+\]|\w+)\s+(CHECK|UNIQUE|FOREIGN\s+KEY|PRIMARY\s+KEY)\s*", re.I
+)
 _CHECK = re.compile(r"(?:CONSTRAINT\s+(\"[^\"]+\"|`[^`]+`|\[[^\]]+\]|\w+)\s+)?CHECK\s*(?=\()", re.I)
 _GENERATED = re.compile(r"(?:GENERATED\s+ALWAYS\s+)?AS\s*(?=\()", re.I)
 
@@ -93,7 +97,10 @@ def _named(sql: str, kind: str) -> list[tuple[str, str]]:
 
 
 def _generated(sql: str, column: str) -> tuple[str | None, bool | None]:
-    pattern = re.compile(r"(?:^|[,(]\s*)(?:\"" + re.escape(column) + r"\"|`" + re.escape(column) + r"`|" + re.escape(column) + r")\s", re.I)
+    pattern = re.compile(
+        r"(?:^|[,(]\s*)(?:\"" + re.escape(column) + r"\"|`" + re.escape(column) + r"`|" + re.escape(column) + r")\s",
+        re.I,
+    )
     match = pattern.search(sql)
     if not match:
         return None, None
@@ -116,23 +123,30 @@ class SQLiteSchemaProvider(SqlaSchemaProvider):
     def default_schema(self, conn: Connection) -> str:
         return "main"
 
-    def read_catalog(self, conn: Connection, schemas: Collection[str], tables: Collection[str] | None = None) -> Catalog:
+    def read_catalog(
+        self, conn: Connection, schemas: Collection[str], tables: Collection[str] | None = None
+    ) -> Catalog:
         attached = {r["name"] for r in rows_of(conn, "SELECT name FROM pragma_database_list")}
         found: dict[tuple[str, str], TableInfo] = {}
         for schema in sorted(set(schemas) & attached):
             found.update(self._schema(conn, schema, tables))
         return Catalog(frozenset(set(schemas) & attached), found, {})
 
-    def _schema(self, conn: Connection, schema: str, tables: Collection[str] | None) -> dict[tuple[str, str], TableInfo]:
+    def _schema(
+        self, conn: Connection, schema: str, tables: Collection[str] | None
+    ) -> dict[tuple[str, str], TableInfo]:
         q = conn.dialect.identifier_preparer.quote(schema)
         master = rows_of(conn, f"SELECT type, name, tbl_name, sql FROM {q}.sqlite_master WHERE sql IS NOT NULL")
         table_sql = {
-            r["name"]: r["sql"] for r in master
+            r["name"]: r["sql"]
+            for r in master
             if r["type"] == "table" and not r["name"].startswith("sqlite_") and (tables is None or r["name"] in tables)
         }
         index_sql = {r["name"]: r["sql"] for r in master if r["type"] == "index"}
         scope = f"FROM {q}.sqlite_master m JOIN pragma_%s(m.name, :schema) p WHERE m.type = 'table'"
-        columns = rows_of(conn, f"SELECT m.name AS tbl, p.* {scope % 'table_xinfo'} ORDER BY m.name, p.cid", {"schema": schema})
+        columns = rows_of(
+            conn, f"SELECT m.name AS tbl, p.* {scope % 'table_xinfo'} ORDER BY m.name, p.cid", {"schema": schema}
+        )
         index_list = rows_of(conn, f"SELECT m.name AS tbl, p.* {scope % 'index_list'}", {"schema": schema})
         index_cols = rows_of(
             conn,
@@ -140,15 +154,26 @@ class SQLiteSchemaProvider(SqlaSchemaProvider):
             f"JOIN pragma_index_xinfo(il.name, :schema) p WHERE m.type = 'table' AND p.key = 1 ORDER BY il.name, p.seqno",
             {"schema": schema},
         )
-        fks = rows_of(conn, f"SELECT m.name AS tbl, p.* {scope % 'foreign_key_list'} ORDER BY m.name, p.id, p.seq", {"schema": schema})
+        fks = rows_of(
+            conn,
+            f"SELECT m.name AS tbl, p.* {scope % 'foreign_key_list'} ORDER BY m.name, p.id, p.seq",
+            {"schema": schema},
+        )
         out: dict[tuple[str, str], TableInfo] = {}
         for name, sql in table_sql.items():
             out[(schema, name)] = self._table(schema, name, sql, columns, index_list, index_cols, index_sql, fks)
         return out
 
     def _table(
-        self, schema: str, name: str, sql: str, columns: list[dict[str, Any]], index_list: list[dict[str, Any]],
-        index_cols: list[dict[str, Any]], index_sql: dict[str, str], fks: list[dict[str, Any]],
+        self,
+        schema: str,
+        name: str,
+        sql: str,
+        columns: list[dict[str, Any]],
+        index_list: list[dict[str, Any]],
+        index_cols: list[dict[str, Any]],
+        index_sql: dict[str, str],
+        fks: list[dict[str, Any]],
     ) -> TableInfo:
         mine = [c for c in columns if c["tbl"] == name]
         autoincrement = bool(re.search(r"\bAUTOINCREMENT\b", sql, re.I))
@@ -172,7 +197,14 @@ class SQLiteSchemaProvider(SqlaSchemaProvider):
         if pk:
             pk_names = [n for n, _ in _named(sql, "PRIMARYKEY")]
             columns_ = tuple(c["name"] for c in pk)
-            constraints.append(ConstraintInfo(pk_names[0] if pk_names else "primary", "primary_key", columns_, f"PRIMARY KEY ({', '.join(columns_)})"))
+            constraints.append(
+                ConstraintInfo(
+                    pk_names[0] if pk_names else "primary",
+                    "primary_key",
+                    columns_,
+                    f"PRIMARY KEY ({', '.join(columns_)})",
+                )
+            )
         checks = _checks(sql)
         for i, (check_name, text) in enumerate(checks):
             constraints.append(ConstraintInfo(check_name or f"{name}_check{i or ''}", "check", (), text))
@@ -185,8 +217,17 @@ class SQLiteSchemaProvider(SqlaSchemaProvider):
             parts = keys.get(row["name"], [])
             key_names = tuple(p["name"] or "<expression>" for p in parts)
             if row["origin"] == "u":
-                explicit = next((n for n, rest in unique_names if sql_text(_balanced(rest, rest.find("("))) == sql_text(f"({', '.join(key_names)})")), None)
-                constraints.append(ConstraintInfo(explicit or row["name"], "unique", key_names, f"UNIQUE ({', '.join(key_names)})"))
+                explicit = next(
+                    (
+                        n
+                        for n, rest in unique_names
+                        if sql_text(_balanced(rest, rest.find("("))) == sql_text(f"({', '.join(key_names)})")
+                    ),
+                    None,
+                )
+                constraints.append(
+                    ConstraintInfo(explicit or row["name"], "unique", key_names, f"UNIQUE ({', '.join(key_names)})")
+                )
             elif row["origin"] == "c":
                 text = index_sql.get(row["name"], "")
                 on = re.search(r"\bON\s+\S+?\s*(?=\()", text, re.I)
@@ -204,10 +245,26 @@ class SQLiteSchemaProvider(SqlaSchemaProvider):
             definition = f"FOREIGN KEY ({', '.join(local)}) REFERENCES {rows[0]['table']} ({', '.join(remote)})"
             definition += f" ON DELETE {on_delete}" if on_delete else ""
             definition += f" ON UPDATE {on_update}" if on_update else ""
-            explicit = next((n for n, rest in fk_names if sql_text(_balanced(rest, rest.find("("))) == sql_text(f"({', '.join(local)})")), None)
+            explicit = next(
+                (
+                    n
+                    for n, rest in fk_names
+                    if sql_text(_balanced(rest, rest.find("("))) == sql_text(f"({', '.join(local)})")
+                ),
+                None,
+            )
             constraints.append(
-                ConstraintInfo(explicit or f"{name}_{'_'.join(local)}_fkey", "foreign_key", local, definition, schema,
-                               rows[0]["table"], remote, on_delete, on_update)
+                ConstraintInfo(
+                    explicit or f"{name}_{'_'.join(local)}_fkey",
+                    "foreign_key",
+                    local,
+                    definition,
+                    schema,
+                    rows[0]["table"],
+                    remote,
+                    on_delete,
+                    on_update,
+                )
             )
         return TableInfo(schema, name, tuple(cols), tuple(sorted(indexes, key=lambda i: i.name)), tuple(constraints))
 
@@ -224,7 +281,9 @@ class SQLiteSchemaProvider(SqlaSchemaProvider):
                         mapping[schema] = "main"
                         real["main"] = "main"
                     else:
-                        scratch.exec_driver_sql(f"ATTACH DATABASE ':memory:' AS {scratch.dialect.identifier_preparer.quote(schema)}")
+                        scratch.exec_driver_sql(
+                            f"ATTACH DATABASE ':memory:' AS {scratch.dialect.identifier_preparer.quote(schema)}"
+                        )
                         mapping[schema] = schema
                         real[schema] = schema
                 yield Scratch(scratch, mapping, real)
