@@ -230,7 +230,8 @@ class MySQLSchemaProvider(SqlaSchemaProvider):
             for name in made:
                 auto.exec_driver_sql(f"DROP DATABASE IF EXISTS {preparer.quote(name)}")
 
-    def _equal_sql(self, left: str, right: str) -> str:
+    def _equal_sql(self, left: str, right: str, type_: str) -> str:
+        # CAST takes only a few target types here (not ``int(11)``); <=> compares with MySQL's coercions
         return f"(({left}) <=> ({right}))"
 
     def _row_estimates(self, conn: Connection, keys: Sequence[TableKey]) -> dict[TableKey, int]:

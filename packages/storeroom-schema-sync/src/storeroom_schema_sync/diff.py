@@ -110,14 +110,14 @@ class _Differ:
         live: Catalog,
         objects: Desired,
         only: Collection[str] | None,
-        same_values: Callable[[list[tuple[str, str]]], list[bool]],
+        same_values: Callable[[list[tuple[str, str, str]]], list[bool]],
         fk_rebuild: bool = False,
     ) -> None:
         self.desired, self.live, self.objects, self.only = desired, live, objects, only
         self.same_values = same_values
         self.fk_rebuild = fk_rebuild
         self.ops: list[Operation] = []
-        self._defaults: list[tuple[Operation, str, str]] = []
+        self._defaults: list[tuple[Operation, str, str, str]] = []
 
     def op(self, kind: str, key: TableKey | tuple[str, None], name: str | None = None, **kw: Any) -> Operation:
         operation = Operation(kind, key[0], key[1], name, meta_schema=self._meta(key), **kw)
@@ -310,14 +310,14 @@ class _Differ:
             if wd != hd:
                 operation = self.op("alter_column_default", key, want.name, **facts)
                 if wd is not None and hd is not None and "nextval(" not in wd + hd:
-                    self._defaults.append((operation, wd, hd))
+                    self._defaults.append((operation, wd, hd, want.type))
 
     def _resolve_defaults(self) -> None:
         """Value-equal defaults (``1.50`` / ``1.5``, ``now()`` / ``CURRENT_TIMESTAMP``) are not changes."""
         if not self._defaults:
             return
-        equal = self.same_values([(a, b) for _, a, b in self._defaults])
-        dropped = {id(op) for (op, _, _), same in zip(self._defaults, equal, strict=True) if same}
+        equal = self.same_values([(a, b, t) for _, a, b, t in self._defaults])
+        dropped = {id(op) for (op, *_), same in zip(self._defaults, equal, strict=True) if same}
         self.ops = [o for o in self.ops if id(o) not in dropped]
 
     def _indexes(self, key: TableKey, wanted: TableInfo, current: TableInfo) -> None:
@@ -389,7 +389,7 @@ def diff(
     live: Catalog,
     objects: Desired,
     only: Collection[str] | None,
-    same_values: Callable[[list[tuple[str, str]]], list[bool]],
+    same_values: Callable[[list[tuple[str, str, str]]], list[bool]],
     fk_rebuild: bool = False,
 ) -> list[Operation]:
     return _Differ(desired, live, objects, only, same_values, fk_rebuild).run()

@@ -192,13 +192,10 @@ def _operation(op: Operation, ctx: RenderContext) -> list[ops.MigrateOperation]:
         return [_alter(op, src, dialect, modify_server_default=_default(src) if src.identity is None else None)]
     if kind == "alter_column_comment":
         alter = _alter(op, src, dialect, modify_comment=src.comment)
-        alter.kw["existing_comment"] = op.before.get("comment")
+        alter.existing_comment = op.before.get("comment")
         return [alter]
     if kind == "alter_column_identity":
-        alter = _alter(op, src, dialect, modify_server_default=src.identity if src.identity is not None else None)
-        if op.before.get("identity") and dialect != "mysql":
-            alter.kw["existing_server_default"] = sa.Identity(always=op.before["identity"] == "always")
-        return [alter]
+        return _identity(op, src, dialect)
     if kind in ("add_index", "replace_index"):
         create = ops.CreateIndexOp.from_index(src)
         if op.concurrent:
@@ -219,6 +216,22 @@ def _operation(op: Operation, ctx: RenderContext) -> list[ops.MigrateOperation]:
     if kind == "drop_constraint":
         return [_drop_constraint(op, op.before)]
     raise ValueError(f"cannot render {kind}")  # pragma: no cover - alter_enum is blocked before rendering
+
+
+def _identity(op: Operation, src: sa.Column[Any], dialect: str) -> list[ops.MigrateOperation]:
+    """Identity added, removed or changed; a serial's default goes first (a column has one or the other)."""
+    out: list[ops.MigrateOperation] = []
+    before = op.before.get("identity")
+    if dialect == "mysql":
+        return [_alter(op, src, dialect, modify_type=src.type)]  # MODIFY restates AUTO_INCREMENT
+    if not before and op.before.get("default") is not None and src.identity is not None:
+        drop = _alter(op, src, dialect, modify_server_default=None)
+        drop.existing_server_default = sa.text(str(op.before["default"]))
+        out.append(drop)
+    alter = _alter(op, src, dialect, modify_server_default=src.identity)
+    alter.existing_server_default = sa.Identity(always=before == "always") if before else None
+    out.append(alter)
+    return out
 
 
 def _enum_values(op: Operation, ctx: RenderContext) -> list[ops.MigrateOperation]:

@@ -29,14 +29,24 @@ _ALIASES = {"INT": "INTEGER", "BOOL": "BOOLEAN", "DOUBLE PRECISION": "DOUBLE", "
 _ACTION = {"NO ACTION": None}
 
 
+_LITERAL = re.compile(r"('(?:[^']|'')*')")
+_QUOTED = re.compile(r'"((?:[^"]|"")*)"|`([^`]*)`|\[([^\]]*)\]')
+_WORDS = re.compile(r"\b(is|not|null|and|or|in|like|between|case|when|then|else|end|collate|desc|asc|where)\b", re.I)
+
+
 def sql_text(text: str) -> str:
-    """Whitespace and identifier quoting as one spelling: ``"a"  >  0`` -> ``a > 0``."""
-    text = re.sub(
-        r'"((?:[^"]|"")*)"|`([^`]*)`|\[([^\]]*)\]', lambda m: next(g for g in m.groups() if g is not None), text
-    )
-    text = re.sub(r"\s+", " ", text).strip()
-    text = re.sub(r"\(\s+", "(", text)
-    return re.sub(r"\s+\)", ")", text)
+    """Whitespace, keyword case and identifier quoting as one spelling: ``"a"  >  0`` -> ``a>0``.
+
+    SQLite keeps each CREATE text as written, so two spellings of one definition must meet.
+    String literals are left exactly as they are.
+    """
+    parts = _LITERAL.split(text)
+    for i in range(0, len(parts), 2):  # outside string literals only
+        part = _QUOTED.sub(lambda m: next(g for g in m.groups() if g is not None), parts[i])
+        part = re.sub(r"\s+", " ", part)
+        part = re.sub(r"\s*([^\w\s])\s*", r"\1", part)
+        parts[i] = _WORDS.sub(lambda m: m.group(1).upper(), part)
+    return "".join(parts).strip()
 
 
 def _type(declared: str) -> str:
@@ -290,8 +300,9 @@ class SQLiteSchemaProvider(SqlaSchemaProvider):
         finally:
             engine.dispose()
 
-    def _equal_sql(self, left: str, right: str) -> str:
-        return f"(({left}) IS ({right}))"
+    def _equal_sql(self, left: str, right: str, type_: str) -> str:
+        # CAST applies the declared type's affinity, as storing the default in the column would
+        return f"(CAST(({left}) AS {type_ or 'BLOB'}) IS CAST(({right}) AS {type_ or 'BLOB'}))"
 
     @contextlib.contextmanager
     def apply_lock(self, conn: Connection, key: str, timeout: float) -> Iterator[None]:

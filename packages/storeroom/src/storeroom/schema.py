@@ -184,8 +184,8 @@ class SchemaProvider(abc.ABC):
         """Which of ``columns`` hold a NULL (a NOT NULL added there cannot succeed)."""
 
     @abc.abstractmethod
-    def same_values(self, conn: Any, pairs: Sequence[tuple[str, str]]) -> list[bool]:
-        """For each pair of constant default expressions, whether the server evaluates them equal."""
+    def same_values(self, conn: Any, pairs: Sequence[tuple[str, str, str]]) -> list[bool]:
+        """For each ``(default, default, column type)``, whether the server evaluates both to one value."""
 
     @abc.abstractmethod
     def apply_lock(self, conn: Any, key: str, timeout: float) -> AbstractContextManager[None]:

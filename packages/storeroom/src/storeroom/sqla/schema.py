@@ -33,8 +33,14 @@ def rows_of(conn: Connection, sql: str, params: dict[str, Any] | None = None) ->
 
 
 @contextlib.contextmanager
-def _savepoint(conn: Connection) -> Iterator[None]:
-    """Run the body in a savepoint that is always rolled back (probes must leave nothing)."""
+def _savepoint(conn: Connection, use: bool = True) -> Iterator[None]:
+    """Run the body in a savepoint that is always rolled back (probes must leave nothing).
+
+    ``use=False`` (an autocommit connection, which has no transaction to nest in) runs it bare.
+    """
+    if not use:
+        yield
+        return
     nested = conn.begin_nested()
     try:
         yield
@@ -84,26 +90,29 @@ class SqlaSchemaProvider(SchemaProvider):
         rows = conn.execute(sa.union_all(*probes))
         return {wanted[row.i] for row in rows if row.nulls}
 
-    def _equal_sql(self, left: str, right: str) -> str:
-        """SQL true when two expressions have the same value (NULL-safe)."""
-        return f"(({left}) IS NOT DISTINCT FROM ({right}))"
+    def _equal_sql(self, left: str, right: str, type_: str) -> str:
+        """SQL true when two expressions, as values of the column's type, are the same (NULL-safe)."""
+        return f"(CAST(({left}) AS {type_}) IS NOT DISTINCT FROM CAST(({right}) AS {type_}))"
 
-    def same_values(self, conn: Connection, pairs: Sequence[tuple[str, str]]) -> list[bool]:
+    def same_values(self, conn: Connection, pairs: Sequence[tuple[str, str, str]]) -> list[bool]:
         """Ask the server; a pair it cannot compare (a type without equality) is not equal."""
         if not pairs:
             return []
-        sql = "SELECT " + ", ".join(f"{self._equal_sql(a, b)} AS v{i}" for i, (a, b) in enumerate(pairs))
+        sql = "SELECT " + ", ".join(f"{self._equal_sql(a, b, t)} AS v{i}" for i, (a, b, t) in enumerate(pairs))
+        nest = self.transactional_ddl
         try:
-            with _savepoint(conn):
+            with _savepoint(conn, nest):
                 row = conn.exec_driver_sql(sql).one()  # raw: default texts may hold colons
             return [bool(v) for v in row]
         except sa_exc.DBAPIError:
             pass
         answers = []
-        for a, b in pairs:  # rare: one pair broke the batch; ask one at a time
+        for a, b, t in pairs:  # rare: one pair broke the batch; ask one at a time
+            answer = False
             try:
-                with _savepoint(conn):
-                    answers.append(bool(conn.exec_driver_sql(f"SELECT {self._equal_sql(a, b)}").scalar()))
+                with _savepoint(conn, nest):
+                    answer = bool(conn.exec_driver_sql(f"SELECT {self._equal_sql(a, b, t)}").scalar())
             except sa_exc.DBAPIError:
-                answers.append(False)
+                answer = False
+            answers.append(answer)
         return answers
