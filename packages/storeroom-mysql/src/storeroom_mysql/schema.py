@@ -182,7 +182,7 @@ class MySQLSchemaProvider(SqlaSchemaProvider):
     def _column(r: dict[str, Any]) -> ColumnInfo:
         extra = str(r["extra"] or "").lower()
         generated = "generated" in extra or "persistent" in extra or bool(r["expr"])
-        default = r["dflt"]
+        default = None if r["dflt"] in (None, "NULL") else r["dflt"]  # MariaDB spells "no default" NULL
         if "on update" in extra:
             on_update = extra[extra.index("on update") :]
             default = f"{default} {on_update}" if default is not None else on_update

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alembic.migration import MigrationContext
-from sqlalchemy.engine import Connection
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, Engine
 
 from storeroom.errors import DestructiveChangeError, SchemaSyncError, UnsafeChangeError
 from storeroom.schema import SchemaProvider
@@ -115,11 +116,20 @@ def _gate(
     return [o for o in p.operations if id(o) not in skipped], refused
 
 
-def _run(conn: Connection, step: Step, sink: list[str]) -> None:
+def _run(conn: Connection, step: Step, sink: list[str], *, committed: bool) -> None:
+    """Run one step; a server error is a SchemaSyncError naming the change (``committed``: the
+    earlier steps stay applied, as on MySQL; otherwise the whole transaction rolls back)."""
     sink.extend(offline_sql([step], conn.dialect))
     operations = alembic_operations(MigrationContext.configure(connection=conn))
-    for migrate in step.alembic:
-        operations.invoke(migrate)
+    try:
+        for migrate in step.alembic:
+            operations.invoke(migrate)
+    except sa_exc.DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+        outcome = (
+            "the steps before it stay applied; run apply again to continue" if committed else "nothing was committed"
+        )
+        raise SchemaSyncError(f"{step.operation} failed: {type(exc.orig).__name__}: {reason}; {outcome}") from exc
 
 
 def _same(fresh: Plan, p: Plan) -> None:
@@ -193,16 +203,16 @@ def apply(
         return report
     keys = {o.key for o in chosen}
     lock_key = f"storeroom_schema_sync:{p.database}"
-    with engine.connect() as conn:
-        if provider.transactional_ddl:
-            _transactional(conn, provider, p, keys, refused, report, lock_key, lock_timeout, statement_timeout, wait)
-        else:
+    if provider.transactional_ddl:
+        _transactional(engine, provider, p, keys, refused, report, lock_key, lock_timeout, statement_timeout, wait)
+    else:
+        with engine.connect() as conn:
             _journaled(conn, provider, p, keys, refused, report, lock_key, wait)
     return report
 
 
 def _transactional(
-    conn: Connection,
+    engine: Engine,
     provider: SchemaProvider,
     p: Plan,
     keys: set[str],
@@ -213,35 +223,39 @@ def _transactional(
     statement_timeout: float | None,
     wait: float,
 ) -> None:
-    sqlite = conn.dialect.name == "sqlite"
-    guard = _sqlite_foreign_keys_off(conn) if sqlite else _nothing()
     later: list[Step] = []
-    with guard, conn.begin(), provider.apply_lock(conn, lock_key, wait):
-        provider.begin_apply(conn, lock_timeout, statement_timeout)
-        fresh = plan_on(conn, provider, p.target, p.database, p.large_table_rows)
-        if fresh.is_empty:
-            return
-        _same(fresh, p)
-        for step in fresh.steps(_chosen(fresh, keys)):
-            if step.operation.concurrent:
-                later.append(step)
-                continue
-            _run(conn, step, report.statements)
-            report.applied += [step.operation, *step.covers]
-        if sqlite:
-            broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-            if broken:
-                raise SchemaSyncError(
-                    f"the rebuilt tables break {len(broken)} foreign key reference(s); nothing was committed"
-                )
-        expected = {s.operation.key for s in later} | {o.key for o, _ in refused}
-        report.remaining = _verify(plan_on(conn, provider, p.target, p.database, p.large_table_rows), expected)
-    if later:
-        auto = conn.execution_options(isolation_level="AUTOCOMMIT")
-        for step in later:
-            _run(auto, step, report.statements)
-            report.applied.append(step.operation)
-        with conn.begin():
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:  # the provider's lock is BEGIN IMMEDIATE, issued by hand
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        guard = _sqlite_foreign_keys_off(conn) if sqlite else _nothing()
+        with guard, conn.begin(), provider.apply_lock(conn, lock_key, wait):
+            provider.begin_apply(conn, lock_timeout, statement_timeout)
+            fresh = plan_on(conn, provider, p.target, p.database, p.large_table_rows)
+            if fresh.is_empty:
+                return
+            _same(fresh, p)
+            for step in fresh.steps(_chosen(fresh, keys)):
+                if step.operation.concurrent:
+                    later.append(step)
+                    continue
+                _run(conn, step, report.statements, committed=False)
+                report.applied += [step.operation, *step.covers]
+            if sqlite:
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise SchemaSyncError(
+                        f"the rebuilt tables break {len(broken)} foreign key reference(s); nothing was committed"
+                    )
+            expected = {s.operation.key for s in later} | {o.key for o, _ in refused}
+            report.remaining = _verify(plan_on(conn, provider, p.target, p.database, p.large_table_rows), expected)
+    if later:  # CREATE INDEX CONCURRENTLY cannot run inside a transaction
+        with engine.connect() as conn:
+            auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+            for step in later:
+                _run(auto, step, report.statements, committed=True)
+                report.applied.append(step.operation)
+        with engine.connect() as conn, conn.begin():
             report.remaining = _verify(
                 plan_on(conn, provider, p.target, p.database, p.large_table_rows), {o.key for o, _ in refused}
             )
@@ -291,7 +305,7 @@ def _journaled(
             current = by_key.get(step.operation.key)
             run = Step(current, fresh.steps([current])[0].alembic, step.covers) if current is not None else step
             journal.mark(number, str(step.operation), "started")
-            _run(auto, run, report.statements)
+            _run(auto, run, report.statements, committed=True)
             journal.mark(number, str(step.operation), "done")
             report.applied += covered
         after = plan_on(auto, provider, p.target, p.database, p.large_table_rows)

@@ -262,7 +262,14 @@ class _Differ:
             old = source.c[column.name].info.get("renamed_from")
             if old and old in live_columns and wanted.column(old) is None:
                 renamed[old] = column.name
-                self.op("rename_column", key, column.name, before={"name": old}, after={"name": column.name})
+                self.op(
+                    "rename_column",
+                    key,
+                    column.name,
+                    before={"name": old},
+                    after={"name": column.name},
+                    source=source.c[column.name],
+                )
         live_columns = {renamed.get(n, n): c for n, c in live_columns.items()}
         for column in wanted.columns:
             col_source = source.c[column.name] if source is not None and column.name in source.c else None

@@ -306,11 +306,12 @@ class SQLiteSchemaProvider(SqlaSchemaProvider):
 
     @contextlib.contextmanager
     def apply_lock(self, conn: Connection, key: str, timeout: float) -> Iterator[None]:
-        """SQLite's write lock, taken now (a same-value ``user_version`` write) so applies run one at a time."""
+        """``BEGIN IMMEDIATE``: SQLite's write lock, taken before anything is read, so a second apply
+        waits (up to ``timeout``) and then sees the first one's result. ``conn`` must not have begun
+        a transaction at the driver (schema sync applies on an autocommit connection for this)."""
         conn.exec_driver_sql(f"PRAGMA busy_timeout = {max(1, round(timeout * 1000))}")
-        version = int(conn.exec_driver_sql("PRAGMA user_version").scalar() or 0)
         try:
-            conn.exec_driver_sql(f"PRAGMA user_version = {version}")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
         except sa_exc.OperationalError as exc:
             raise SchemaSyncError(f"another writer held the database for {timeout:g} s; try the apply again") from exc
         yield
