@@ -111,7 +111,7 @@ def _constraint_ops(
     if kind == "check":
         condition = str(facts["definition"]).strip()
         if condition.upper().startswith("CHECK"):
-            condition = condition[5:].strip()
+            condition = _unwrap(condition[5:].strip())  # SQLAlchemy adds the parentheses back
         return [ops.CreateCheckConstraintOp(name, table, sa.text(condition), schema=schema)]
     referred_schema = facts.get("referred_schema")
     return [
@@ -129,6 +129,19 @@ def _constraint_ops(
             onupdate=facts.get("on_update"),
         )
     ]
+
+
+def _unwrap(text: str) -> str:
+    """``(a > 0)`` -> ``a > 0`` when the outer parentheses enclose the whole text."""
+    if not (text.startswith("(") and text.endswith(")")):
+        return text
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth == 0 and i < len(text) - 1:
+            return text
+    return text[1:-1].strip()
 
 
 _DROP_TYPES = {"primary_key": "primary", "unique": "unique", "check": "check", "foreign_key": "foreignkey"}

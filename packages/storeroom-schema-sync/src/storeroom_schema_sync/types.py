@@ -59,8 +59,8 @@ def type_change(before: str, after: str) -> TypeChange:
     if before == after:
         return "same"
     (fa, sa_), (fb, sb) = _parse(before), _parse(after)
-    if (fa == "int" and fb in ("numeric", "float")) or (fa == "int" and fb == "text" and sb[0] >= 20):
-        return "widen"
+    if fa == "int" and fb == "numeric" and sb[0] >= {2: 5, 4: 10, 8: 19}.get(sa_[0] // 2, 20):
+        return "widen"  # every integer of the old size fits the new precision
     if fa != fb:
         return "other"
     if fa == "enum":
