@@ -796,14 +796,14 @@ for spelling, model in [
         LITE,
         f"type alias {spelling}",
         table(ID, sa.Column("a", model)),
-        f"CREATE TABLE t (id INTEGER PRIMARY KEY, a {spelling})",
+        f"CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY, a {spelling})",
     )
 for spelling, model in [("INTEGER", sa.Text), ("VARCHAR(20)", sa.String(30)), ("NUMERIC(10, 2)", sa.Numeric(12, 2))]:
     case(
         LITE,
         f"type {spelling} -> {model!r}",
         table(ID, sa.Column("a", model)),
-        f"CREATE TABLE t (id INTEGER PRIMARY KEY, a {spelling})",
+        f"CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY, a {spelling})",
         expect="t.a",
     )
 for live_default, model_type, model_default, equal in [
@@ -819,10 +819,10 @@ for live_default, model_type, model_default, equal in [
         LITE,
         f"default {live_default} vs {model_default}",
         table(ID, sa.Column("a", model_type, server_default=model_default)),
-        f"CREATE TABLE t (id INTEGER PRIMARY KEY, a {sa.types.to_instance(model_type).compile(dialect=sqlite.dialect())} DEFAULT {live_default})",
+        f"CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY, a {sa.types.to_instance(model_type).compile(dialect=sqlite.dialect())} DEFAULT {live_default})",
         expect=None if equal else "t.a",
     )
-LITE_IX = "CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b INTEGER, c VARCHAR(20))"
+LITE_IX = "CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY, a INTEGER, b INTEGER, c VARCHAR(20))"
 case(LITE, "index equal", with_index("a", "b"), (LITE_IX, "CREATE INDEX ix_t ON t(a,b)"))
 case(LITE, "index column order", with_index("b", "a"), (LITE_IX, "CREATE INDEX ix_t ON t (a, b)"), expect="t.ix_t")
 case(LITE, "index missing", with_index("a"), (LITE_IX,), expect="t.ix_t")
@@ -849,13 +849,13 @@ case(
     LITE,
     "check spelled differently",
     table(ID, sa.Column("a", sa.Integer), sa.CheckConstraint("a > 0")),
-    "CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, CHECK (a>0))",
+    "CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY, a INTEGER, CHECK (a>0))",
 )
 case(
     LITE,
     "check changed",
     table(ID, sa.Column("a", sa.Integer), sa.CheckConstraint("a >= 0")),
-    "CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, CHECK (a>0))",
+    "CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY, a INTEGER, CHECK (a>0))",
     expect="t",
 )
 case(
@@ -863,8 +863,8 @@ case(
     "fk equal",
     pair(),
     (
-        "CREATE TABLE p (id INTEGER PRIMARY KEY)",
-        "CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id))",
+        "CREATE TABLE p (id INTEGER NOT NULL PRIMARY KEY)",
+        "CREATE TABLE c (id INTEGER NOT NULL PRIMARY KEY, p_id INTEGER REFERENCES p (id))",
     ),
 )
 case(
@@ -872,8 +872,8 @@ case(
     "fk on delete",
     pair({"ondelete": "CASCADE"}),
     (
-        "CREATE TABLE p (id INTEGER PRIMARY KEY)",
-        "CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id))",
+        "CREATE TABLE p (id INTEGER NOT NULL PRIMARY KEY)",
+        "CREATE TABLE c (id INTEGER NOT NULL PRIMARY KEY, p_id INTEGER REFERENCES p (id))",
     ),
     expect="c",
 )
@@ -881,32 +881,34 @@ case(
     LITE,
     "unique",
     table(ID, sa.Column("a", sa.Integer, unique=True)),
-    "CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER UNIQUE)",
+    "CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY, a INTEGER UNIQUE)",
 )
 case(
     LITE,
     "nullability",
     table(ID, sa.Column("a", sa.Integer, nullable=False)),
-    "CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER)",
+    "CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY, a INTEGER)",
     expect="t.a",
 )
 case(
     LITE,
     "computed",
     table(ID, sa.Column("a", sa.Integer), sa.Column("b", sa.Integer, sa.Computed("a*2"))),
-    "CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b INTEGER GENERATED ALWAYS AS (a * 2) VIRTUAL)",
+    "CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY, a INTEGER, b INTEGER GENERATED ALWAYS AS (a * 2) VIRTUAL)",
 )
 case(
     LITE,
     "reserved words",
     table(sa.Column("select", sa.Integer, primary_key=True), sa.Column("order", sa.Text), name="user"),
-    'CREATE TABLE "user" ("select" INTEGER PRIMARY KEY, "order" TEXT)',
+    'CREATE TABLE "user" ("select" INTEGER NOT NULL PRIMARY KEY, "order" TEXT)',
 )
+# a rowid primary key is never NULL, whether or not the DDL says NOT NULL
+case(LITE, "rowid primary key written without NOT NULL", table(ID), "CREATE TABLE t (id INTEGER PRIMARY KEY)")
 case(
     LITE,
     "column missing",
     table(ID, sa.Column("a", sa.Integer)),
-    "CREATE TABLE t (id INTEGER PRIMARY KEY)",
+    "CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY)",
     expect="t.a",
 )
 

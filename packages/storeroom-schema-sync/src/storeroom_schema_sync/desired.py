@@ -42,9 +42,8 @@ def create_statements(tables: Sequence[sa.Table], dialect: Any) -> list[Any]:
     engine = sa.create_mock_engine(sa.engine.make_url(f"{dialect.name}://"), lambda sql, *a, **k: captured.append(sql))
     engine._dialect = dialect  # the live dialect: its server version decides what is rendered
     metadatas = list({id(t.metadata): t.metadata for t in tables}.values())
-    names = {id(t) for t in tables}
-    for metadata in metadatas:
-        mine = [t for t in metadata.sorted_tables if id(t) in names]
+    for metadata in metadatas:  # create_all sorts its tables by dependency itself
+        mine = [t for t in tables if t.metadata is metadata]
         metadata.create_all(engine, tables=mine, checkfirst=False)
     return captured
 

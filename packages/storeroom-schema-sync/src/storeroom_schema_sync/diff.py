@@ -139,8 +139,7 @@ class _Differ:
         if self.only is not None:
             live_tables = {k: t for k, t in live_tables.items() if k[1] in self.only or k in self.desired.tables}
         consumed: set[TableKey] = set()
-        order = [k for k in self.objects.tables if k in self.desired.tables]
-        order += [k for k in self.desired.tables if k not in self.objects.tables]
+        order = self._creation_order(live_tables)
         for key in order:
             wanted = self.desired.tables[key]
             source = self.objects.tables.get(key)
@@ -173,6 +172,18 @@ class _Differ:
         tail = [o for o in others if o.kind == "drop_enum"]
         others = [o for o in others if o.kind != "drop_enum"]
         return others + self._drop_order(drops) + tail
+
+    def _creation_order(self, live_tables: Mapping[TableKey, TableInfo]) -> list[TableKey]:
+        """Existing tables as given; tables to create sorted so referenced ones come first."""
+        keys = [k for k in self.objects.tables if k in self.desired.tables]
+        keys += [k for k in self.desired.tables if k not in self.objects.tables]
+        new = [k for k in keys if k not in live_tables and k in self.objects.tables]
+        if len(new) < 2:
+            return keys
+        position = {id(t): i for i, t in enumerate(sa.schema.sort_tables([self.objects.tables[k] for k in new]))}
+        ordered_new = sorted(new, key=lambda k: position[id(self.objects.tables[k])])
+        slots, fresh = iter(ordered_new), set(new)
+        return [next(slots) if k in fresh else k for k in keys]
 
     def _drop_order(self, drops: list[Operation]) -> list[Operation]:
         """Referencing tables before the tables they reference."""
