@@ -194,8 +194,8 @@ class PostgresSchemaProvider(SqlaSchemaProvider):
                 temp = str(
                     conn.exec_driver_sql("SELECT nspname FROM pg_namespace WHERE oid = pg_my_temp_schema()").scalar()
                 )
-                real = wanted[0] or self.default_schema(conn)
-                yield Scratch(conn, {wanted[0]: "pg_temp"}, {temp: real}, unqualified=frozenset({real}))
+                target = wanted[0] or self.default_schema(conn)
+                yield Scratch(conn, {wanted[0]: "pg_temp"}, {temp: target}, unqualified=frozenset({target}))
             else:
                 mapping: dict[str | None, str | None] = {}
                 real: dict[str, str] = {}

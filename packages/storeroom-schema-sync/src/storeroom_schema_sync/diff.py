@@ -8,6 +8,7 @@ named them) are matched by their definition. Renames are made only when declared
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -101,6 +102,22 @@ def _constraint_facts(c: ConstraintInfo) -> dict[str, Any]:
 
 def _index_facts(i: IndexInfo) -> dict[str, Any]:
     return {"name": i.name, "unique": i.unique, "columns": list(i.columns), "definition": i.definition}
+
+
+def _is_primary_key(c: ConstraintInfo) -> bool:
+    return c.kind == "primary_key"
+
+
+def _same_name(want: ConstraintInfo, c: ConstraintInfo) -> bool:
+    return c.name == want.name and c.kind == want.kind
+
+
+def _same_definition(want: ConstraintInfo, c: ConstraintInfo) -> bool:
+    return c.kind == want.kind and c.definition == want.definition
+
+
+def _same_columns(want: ConstraintInfo, c: ConstraintInfo) -> bool:
+    return c.kind == want.kind and c.columns == want.columns
 
 
 class _Differ:
@@ -214,13 +231,15 @@ class _Differ:
 
     def _rebuild_foreign_keys(self) -> None:
         """MySQL refuses a type change on a column a foreign key uses: drop those keys first, add them after."""
-        changed = {(o.schema, o.table, o.name) for o in self.ops if o.kind == "alter_column_type"}
+        changed: set[tuple[str, str | None, str | None]] = {
+            (o.schema, o.table, o.name) for o in self.ops if o.kind == "alter_column_type"
+        }
         if not changed:
             return
         touched = {(o.schema, o.table, o.name) for o in self.ops if o.kind in ("drop_constraint", "replace_constraint")}
         for key, table in self.live.tables.items():
             for fk in (c for c in table.constraints if c.kind == "foreign_key"):
-                uses = {(key[0], key[1], c) for c in fk.columns}
+                uses: set[tuple[str, str | None, str | None]] = {(key[0], key[1], c) for c in fk.columns}
                 uses |= {(fk.referred_schema or key[0], fk.referred_table, c) for c in fk.referred_columns}
                 if not uses & changed or (key[0], key[1], fk.name) in touched:
                     continue
@@ -377,11 +396,11 @@ class _Differ:
         pending = []
         for want in wanted.constraints:  # first pass: explicit names, and exact definitions
             if want.kind == "primary_key":
-                old = take(lambda c: c.kind == "primary_key")
+                old = take(_is_primary_key)
             elif want.name in explicit:
-                old = take(lambda c, w=want: c.name == w.name and c.kind == w.kind)
+                old = take(functools.partial(_same_name, want))
             else:
-                old = take(lambda c, w=want: c.kind == w.kind and c.definition == w.definition)
+                old = take(functools.partial(_same_definition, want))
             if old is None:
                 pending.append(want)
             elif old.definition != want.definition:
@@ -389,7 +408,7 @@ class _Differ:
                     "replace_constraint", key, old.name, before=_constraint_facts(old), after=_constraint_facts(want)
                 )
         for want in pending:  # unnamed, changed: pair with a same-kind constraint on the same columns
-            old = None if want.name in explicit else take(lambda c, w=want: c.kind == w.kind and c.columns == w.columns)
+            old = None if want.name in explicit else take(functools.partial(_same_columns, want))
             if old is None:
                 self.op(
                     "add_constraint", key, want.name if want.name in explicit else None, after=_constraint_facts(want)

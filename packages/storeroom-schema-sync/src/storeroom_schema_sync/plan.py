@@ -138,7 +138,7 @@ def provider_for(dialect: Any, plugins: Any = None) -> SchemaProvider:
 
         plugins = get_plugin_manager()
     cls = plugins.schema_providers.get(dialect.name)
-    return cls()  # type: ignore[no-any-return]
+    return cls()
 
 
 def plan_on(

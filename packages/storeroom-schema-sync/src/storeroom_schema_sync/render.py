@@ -185,9 +185,8 @@ def _operation(op: Operation, ctx: RenderContext) -> list[ops.MigrateOperation]:
     if kind == "drop_column":
         return [ops.DropColumnOp(table, op.name or "", schema=schema)]
     if kind == "rename_column":
-        col = src if src is not None else None
-        extra = _existing(col) if col is not None else {}
-        return [ops.AlterColumnOp(table, op.before["name"], schema=schema, modify_name=op.name, **extra)]
+        existing = _existing(src) if src is not None else {}
+        return [ops.AlterColumnOp(table, op.before["name"], schema=schema, modify_name=op.name, **existing)]
     if kind == "replace_computed_column":
         return [
             ops.DropColumnOp(table, op.name or "", schema=schema),
@@ -341,7 +340,7 @@ class _AllNamedTypes(set[Any]):
 def alembic_operations(context: MigrationContext) -> Operations:
     """Alembic ``Operations`` that never create a named type as a side effect of a table."""
     operations = Operations(context)
-    memo = operations.impl.memo
+    memo = operations.impl.memo  # type: ignore[union-attr]  # a DefaultImpl: batch mode is not used
     memo["pg_enum"] = _AllNamedTypes()
     memo["pg_domain"] = _AllNamedTypes()
     return operations
