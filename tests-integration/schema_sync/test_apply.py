@@ -342,3 +342,26 @@ def test_postgres_builds_indexes_on_large_tables_concurrently(live_postgres: Any
         {"n": f"{live_postgres.schema}.ix_people_name"},
     )
     assert valid is True
+
+
+def test_postgres_models_spanning_two_schemas(live_postgres: Any) -> None:
+    other = f"{live_postgres.schema}_b"
+    md = sa.MetaData()
+    owners = sa.Table("owners", md, sa.Column("id", sa.Integer, primary_key=True), schema=live_postgres.schema)
+    sa.Table(
+        "pets",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("owner_id", sa.Integer, sa.ForeignKey(owners.c.id, ondelete="CASCADE")),
+        schema=other,
+    )
+    try:
+        p = plan(live_postgres.db, md)
+        assert [str(o) for o in p.operations] == [
+            f"create schema {other}",
+            f"create table {live_postgres.schema}.owners",
+            f"create table {other}.pets",
+        ]
+        synced(live_postgres, md)
+    finally:
+        live_postgres.db.execute(f"DROP SCHEMA IF EXISTS {other} CASCADE")

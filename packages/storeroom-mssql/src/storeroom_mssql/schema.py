@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Collection, Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -16,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from storeroom.errors import SchemaSyncError
 from storeroom.schema import Catalog, ColumnInfo, ConstraintInfo, IndexInfo, Scratch, TableInfo, TableKey
-from storeroom.sqla.schema import SqlaSchemaProvider, scratch_name
+from storeroom.sqla.schema import SqlaSchemaProvider, foreign_key, scratch_schemas
 
 __all__ = ["CATALOG_QUERIES", "MSSQLSchemaProvider", "catalog_clause"]
 
@@ -165,28 +166,7 @@ class MSSQLSchemaProvider(SqlaSchemaProvider):
         for r in rows["foreign_keys"]:
             fks.setdefault((r["oid"], r["name"]), []).append(r)
         for (oid, name), parts in fks.items():
-            local = tuple(p["col"] for p in parts)
-            remote = tuple(p["ref_col"] for p in parts)
-            first = parts[0]
-            on_delete, on_update = _ACTIONS.get(first["on_delete"]), _ACTIONS.get(first["on_update"])
-            definition = (
-                f"FOREIGN KEY ({', '.join(local)}) REFERENCES {first['ref_schema']}.{first['ref_table']} ({', '.join(remote)})"
-                + (f" ON DELETE {on_delete}" if on_delete else "")
-                + (f" ON UPDATE {on_update}" if on_update else "")
-            )
-            constraints.setdefault(oid, []).append(
-                ConstraintInfo(
-                    name,
-                    "foreign_key",
-                    local,
-                    definition,
-                    first["ref_schema"],
-                    first["ref_table"],
-                    remote,
-                    on_delete,
-                    on_update,
-                )
-            )
+            constraints.setdefault(oid, []).append(foreign_key(name, parts, _ACTIONS))
         for r in rows["checks"]:
             constraints.setdefault(r["oid"], []).append(
                 ConstraintInfo(r["name"], "check", (), f"CHECK {r['definition']}")
@@ -204,23 +184,9 @@ class MSSQLSchemaProvider(SqlaSchemaProvider):
         }
         return Catalog(frozenset(r["name"] for r in rows["schemas"]), found, {})
 
-    @contextlib.contextmanager
-    def scratch(self, conn: Connection, schemas: Collection[str | None]) -> Iterator[Scratch]:
+    def scratch(self, conn: Connection, schemas: Collection[str | None]) -> AbstractContextManager[Scratch]:
         """Scratch schemas inside a savepoint that is always rolled back."""
-        default = self.default_schema(conn)
-        nested = conn.begin_nested()
-        try:
-            mapping: dict[str | None, str | None] = {}
-            real: dict[str, str] = {}
-            for schema in dict.fromkeys(schemas):
-                name = scratch_name()
-                conn.execute(sa.schema.CreateSchema(name))
-                mapping[schema] = name
-                real[name] = schema or default
-            yield Scratch(conn, mapping, real)
-        finally:
-            if nested.is_active:
-                nested.rollback()
+        return scratch_schemas(conn, schemas, self.default_schema(conn))
 
     def _equal_sql(self, left: str, right: str, type_: str) -> str:
         return (

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from storeroom.errors import SchemaSyncError
 from storeroom.schema import Catalog, ColumnInfo, ConstraintInfo, IndexInfo, Scratch, TableInfo, TableKey
-from storeroom.sqla.schema import SqlaSchemaProvider, scratch_name
+from storeroom.sqla.schema import SqlaSchemaProvider, foreign_key, scratch_name
 
 __all__ = ["MySQLSchemaProvider"]
 
@@ -138,29 +138,7 @@ class MySQLSchemaProvider(SqlaSchemaProvider):
         for r in fk_rows:
             fks.setdefault((r["s"], r["t"], r["name"]), []).append(r)
         for (s, t, name), parts in fks.items():
-            local = tuple(p["col"] for p in parts)
-            remote = tuple(p["ref_col"] for p in parts)
-            first = parts[0]
-            on_delete = _ACTIONS.get(first["on_delete"])
-            on_update = _ACTIONS.get(first["on_update"])
-            definition = (
-                f"FOREIGN KEY ({', '.join(local)}) REFERENCES {first['ref_schema']}.{first['ref_table']} ({', '.join(remote)})"
-                + (f" ON DELETE {on_delete}" if on_delete else "")
-                + (f" ON UPDATE {on_update}" if on_update else "")
-            )
-            constraints.setdefault((s, t), []).append(
-                ConstraintInfo(
-                    name,
-                    "foreign_key",
-                    local,
-                    definition,
-                    first["ref_schema"],
-                    first["ref_table"],
-                    remote,
-                    on_delete,
-                    on_update,
-                )
-            )
+            constraints.setdefault((s, t), []).append(foreign_key(name, parts, _ACTIONS))
         for r in check_rows:
             constraints.setdefault((r["s"], r["t"]), []).append(
                 ConstraintInfo(r["name"], "check", (), f"CHECK ({r['clause']})")

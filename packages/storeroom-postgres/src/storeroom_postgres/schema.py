@@ -28,7 +28,7 @@ from storeroom.schema import (
     TableInfo,
     TableKey,
 )
-from storeroom.sqla.schema import SqlaSchemaProvider, rows_of, scratch_name
+from storeroom.sqla.schema import SqlaSchemaProvider, rows_of, scratch_schemas
 
 __all__ = ["PostgresSchemaProvider"]
 
@@ -197,15 +197,8 @@ class PostgresSchemaProvider(SqlaSchemaProvider):
                 target = wanted[0] or self.default_schema(conn)
                 yield Scratch(conn, {wanted[0]: "pg_temp"}, {temp: target}, unqualified=frozenset({target}))
             else:
-                mapping: dict[str | None, str | None] = {}
-                real: dict[str, str] = {}
-                default = self.default_schema(conn)
-                for schema in wanted:
-                    name = scratch_name()
-                    conn.execute(sa.schema.CreateSchema(name))
-                    mapping[schema] = name
-                    real[name] = schema or default
-                yield Scratch(conn, mapping, real)
+                with scratch_schemas(conn, wanted, self.default_schema(conn)) as scratch:
+                    yield scratch
         finally:
             if nested.is_active:
                 nested.rollback()

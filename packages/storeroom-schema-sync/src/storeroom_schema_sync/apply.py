@@ -96,22 +96,16 @@ def _gate(
             operations=blocked,
         )
     refused: list[tuple[Operation, str]] = []
-    destructive = [o for o in p.operations if o.safety == DESTRUCTIVE]
-    hazardous = [o for o in p.operations if o.safety == HAZARDOUS]
-    if destructive and not allow_destructive:
+    for safety, allowed, flag, error in (
+        (DESTRUCTIVE, allow_destructive, "allow_destructive", DestructiveChangeError),
+        (HAZARDOUS, allow_hazards, "allow_hazards", UnsafeChangeError),
+    ):
+        found = [o for o in p.operations if o.safety == safety]
+        if not found or allowed:
+            continue
         if not skip_refused:
-            raise DestructiveChangeError(
-                f"{len(destructive)} destructive change(s) need allow_destructive=True: {_listing(destructive)}",
-                operations=destructive,
-            )
-        refused += [(o, "destructive: allow_destructive not given") for o in destructive]
-    if hazardous and not allow_hazards:
-        if not skip_refused:
-            raise UnsafeChangeError(
-                f"{len(hazardous)} hazardous change(s) need allow_hazards=True: {_listing(hazardous)}",
-                operations=hazardous,
-            )
-        refused += [(o, "hazardous: allow_hazards not given") for o in hazardous]
+            raise error(f"{len(found)} {safety} change(s) need {flag}=True: {_listing(found)}", operations=found)
+        refused += [(o, f"{safety}: {flag} not given") for o in found]
     skipped = {id(o) for o, _ in refused}
     return [o for o in p.operations if id(o) not in skipped], refused
 

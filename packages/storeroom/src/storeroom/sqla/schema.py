@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
-from storeroom.schema import SchemaProvider, TableKey, TableStats
+from storeroom.schema import ConstraintInfo, SchemaProvider, Scratch, TableKey, TableStats
 
-__all__ = ["SqlaSchemaProvider", "rows_of", "scratch_name"]
+__all__ = ["SqlaSchemaProvider", "foreign_key", "rows_of", "scratch_name", "scratch_schemas"]
 
 
 def scratch_name(prefix: str = "storeroom_scratch") -> str:
@@ -30,6 +30,45 @@ def scratch_name(prefix: str = "storeroom_scratch") -> str:
 def rows_of(conn: Connection, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Rows of a catalog query as dicts (the one way providers read their catalog)."""
     return [dict(row._mapping) for row in conn.execute(sa.text(sql), params or {})]
+
+
+def foreign_key(name: str, rows: Sequence[dict[str, Any]], actions: Mapping[str, str | None]) -> ConstraintInfo:
+    """A foreign key from its catalog rows, one per column in order (``col``, ``ref_schema``,
+    ``ref_table``, ``ref_col``, ``on_delete``, ``on_update``), spelled the same way for both sides.
+
+    ``actions`` maps the catalog's action names to SQL (NO ACTION, the default, to None).
+    """
+    local = tuple(r["col"] for r in rows)
+    remote = tuple(r["ref_col"] for r in rows)
+    first = rows[0]
+    on_delete, on_update = actions.get(first["on_delete"]), actions.get(first["on_update"])
+    definition = (
+        f"FOREIGN KEY ({', '.join(local)}) REFERENCES {first['ref_schema']}.{first['ref_table']} ({', '.join(remote)})"
+        + (f" ON DELETE {on_delete}" if on_delete else "")
+        + (f" ON UPDATE {on_update}" if on_update else "")
+    )
+    return ConstraintInfo(
+        name, "foreign_key", local, definition, first["ref_schema"], first["ref_table"], remote, on_delete, on_update
+    )
+
+
+@contextlib.contextmanager
+def scratch_schemas(conn: Connection, schemas: Collection[str | None], default: str) -> Iterator[Scratch]:
+    """One scratch schema per MetaData schema, inside a savepoint that is always rolled back
+    (dialects with transactional DDL: PostgreSQL, SQL Server)."""
+    nested = conn.begin_nested()
+    try:
+        mapping: dict[str | None, str | None] = {}
+        real: dict[str, str] = {}
+        for schema in dict.fromkeys(schemas):
+            name = scratch_name()
+            conn.execute(sa.schema.CreateSchema(name))
+            mapping[schema] = name
+            real[name] = schema or default
+        yield Scratch(conn, mapping, real)
+    finally:
+        if nested.is_active:
+            nested.rollback()
 
 
 @contextlib.contextmanager
