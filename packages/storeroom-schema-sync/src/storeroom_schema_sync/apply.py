@@ -190,74 +190,16 @@ def apply(
             statements=offline_sql(p.steps(chosen), p.dialect),
         )
     engine = engine_of(db)
-    provider = provider_for(engine.dialect)
     report = ApplyReport(p.database, False, list(p.operations), skipped=refused)
     if not chosen:
         report.remaining = [o for o, _ in refused]
         return report
-    keys = {o.key for o in chosen}
-    lock_key = f"storeroom_schema_sync:{p.database}"
-    if provider.transactional_ddl:
-        _transactional(engine, provider, p, keys, refused, report, lock_key, lock_timeout, statement_timeout, wait)
+    job = _Apply(engine, provider_for(engine.dialect), p, {o.key for o in chosen}, refused, report, wait)
+    if job.provider.transactional_ddl:
+        job.transactional(lock_timeout, statement_timeout)
     else:
-        with engine.connect() as conn:
-            _journaled(conn, provider, p, keys, refused, report, lock_key, wait)
+        job.journaled()
     return report
-
-
-def _transactional(
-    engine: Engine,
-    provider: SchemaProvider,
-    p: Plan,
-    keys: set[str],
-    refused: list[tuple[Operation, str]],
-    report: ApplyReport,
-    lock_key: str,
-    lock_timeout: float,
-    statement_timeout: float | None,
-    wait: float,
-) -> None:
-    later: list[Step] = []
-    with engine.connect() as conn:
-        sqlite = conn.dialect.name == "sqlite"
-        if sqlite:  # the provider's lock is BEGIN IMMEDIATE, issued by hand
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        guard = _sqlite_foreign_keys_off(conn) if sqlite else _nothing()
-        with guard, conn.begin(), provider.apply_lock(conn, lock_key, wait):
-            provider.begin_apply(conn, lock_timeout, statement_timeout)
-            fresh = plan_on(conn, provider, p.target, p.database, p.large_table_rows)
-            if fresh.is_empty:
-                return
-            _same(fresh, p)
-            for step in fresh.steps(_chosen(fresh, keys)):
-                if step.operation.concurrent:
-                    later.append(step)
-                    continue
-                _run(conn, step, report.statements, committed=False)
-                report.applied += [step.operation, *step.covers]
-            if sqlite:
-                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-                if broken:
-                    raise SchemaSyncError(
-                        f"the rebuilt tables break {len(broken)} foreign key reference(s); nothing was committed"
-                    )
-            expected = {s.operation.key for s in later} | {o.key for o, _ in refused}
-            report.remaining = _verify(plan_on(conn, provider, p.target, p.database, p.large_table_rows), expected)
-    if later:  # CREATE INDEX CONCURRENTLY cannot run inside a transaction
-        with engine.connect() as conn:
-            auto = conn.execution_options(isolation_level="AUTOCOMMIT")
-            for step in later:
-                _run(auto, step, report.statements, committed=True)
-                report.applied.append(step.operation)
-        with engine.connect() as conn, conn.begin():
-            report.remaining = _verify(
-                plan_on(conn, provider, p.target, p.database, p.large_table_rows), {o.key for o, _ in refused}
-            )
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
 
 
 def plan_id(p: Plan) -> str:
@@ -265,47 +207,107 @@ def plan_id(p: Plan) -> str:
     return hashlib.sha256("\n".join(o.key for o in p.operations).encode()).hexdigest()[:32]
 
 
-def _journaled(
-    conn: Connection,
-    provider: SchemaProvider,
-    p: Plan,
-    keys: set[str],
-    refused: list[tuple[Operation, str]],
-    report: ApplyReport,
-    lock_key: str,
-    wait: float,
-) -> None:
-    auto = conn.execution_options(isolation_level="AUTOCOMMIT")
-    with provider.apply_lock(auto, lock_key, wait):
-        journal = Journal(auto, plan_id(p))
-        fresh = plan_on(auto, provider, p.target, p.database, p.large_table_rows)
-        still = {o.key for o in fresh.operations}
-        unexpected = still - {o.key for o in p.operations}
-        if unexpected:
-            raise SchemaSyncError(
-                f"the database changed since this plan was made; plan again (now also needed: {', '.join(sorted(unexpected))})"
-            )
-        journal.ensure()
-        states = journal.states()
-        plan_steps = p.steps([o for o in p.operations if o.key in keys])
-        by_key = {o.key: o for o in fresh.operations}
-        for number, step in enumerate(plan_steps):
-            covered = [step.operation, *step.covers]
-            if all(o.key not in still for o in covered):  # done by an earlier run (journaled or not)
-                if states.get(number) != "done":
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+@dataclass
+class _Apply:
+    """One apply of one plan: what both ways of running it need."""
+
+    engine: Engine
+    provider: SchemaProvider
+    plan: Plan
+    keys: set[str]
+    refused: list[tuple[Operation, str]]
+    report: ApplyReport
+    wait: float
+
+    @property
+    def lock_key(self) -> str:
+        return f"storeroom_schema_sync:{self.plan.database}"
+
+    @property
+    def refused_keys(self) -> set[str]:
+        return {o.key for o, _ in self.refused}
+
+    def replan(self, conn: Connection) -> Plan:
+        p = self.plan
+        return plan_on(conn, self.provider, p.target, p.database, p.large_table_rows)
+
+    def transactional(self, lock_timeout: float, statement_timeout: float | None) -> None:
+        """One transaction under the lock; CONCURRENTLY steps after it."""
+        report, later = self.report, list[Step]()
+        with self.engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:  # the provider's lock is BEGIN IMMEDIATE, issued by hand
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            guard = _sqlite_foreign_keys_off(conn) if sqlite else _nothing()
+            with guard, conn.begin(), self.provider.apply_lock(conn, self.lock_key, self.wait):
+                self.provider.begin_apply(conn, lock_timeout, statement_timeout)
+                fresh = self.replan(conn)
+                if fresh.is_empty:
+                    return
+                _same(fresh, self.plan)
+                for step in fresh.steps(_chosen(fresh, self.keys)):
+                    if step.operation.concurrent:
+                        later.append(step)
+                        continue
+                    _run(conn, step, report.statements, committed=False)
+                    report.applied += [step.operation, *step.covers]
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise SchemaSyncError(
+                            f"the rebuilt tables break {len(broken)} foreign key reference(s); nothing was committed"
+                        )
+                expected = {s.operation.key for s in later} | self.refused_keys
+                report.remaining = _verify(self.replan(conn), expected)
+        if later:  # CREATE INDEX CONCURRENTLY cannot run inside a transaction
+            with self.engine.connect() as conn:
+                auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+                for step in later:
+                    _run(auto, step, report.statements, committed=True)
+                    report.applied.append(step.operation)
+            with self.engine.connect() as conn, conn.begin():
+                report.remaining = _verify(self.replan(conn), self.refused_keys)
+
+    def journaled(self) -> None:
+        """One journaled step at a time under the lock (MySQL/MariaDB: DDL commits on its own)."""
+        p, report = self.plan, self.report
+        with self.engine.connect() as conn:
+            auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+            with self.provider.apply_lock(auto, self.lock_key, self.wait):
+                journal = Journal(auto, plan_id(p))
+                fresh = self.replan(auto)
+                still = {o.key for o in fresh.operations}
+                unexpected = still - {o.key for o in p.operations}
+                if unexpected:
+                    raise SchemaSyncError(
+                        "the database changed since this plan was made; plan again "
+                        f"(now also needed: {', '.join(sorted(unexpected))})"
+                    )
+                journal.ensure()
+                states = journal.states()
+                by_key = {o.key: o for o in fresh.operations}
+                for number, step in enumerate(p.steps([o for o in p.operations if o.key in self.keys])):
+                    covered = [step.operation, *step.covers]
+                    if all(o.key not in still for o in covered):  # done by an earlier run (journaled or not)
+                        if states.get(number) != "done":
+                            journal.mark(number, str(step.operation), "done")
+                        report.resumed += covered
+                        continue
+                    current = by_key.get(step.operation.key)
+                    run = Step(current, fresh.steps([current])[0].alembic, step.covers) if current is not None else step
+                    journal.mark(number, str(step.operation), "started")
+                    _run(auto, run, report.statements, committed=True)
                     journal.mark(number, str(step.operation), "done")
-                report.resumed += covered
-                continue
-            current = by_key.get(step.operation.key)
-            run = Step(current, fresh.steps([current])[0].alembic, step.covers) if current is not None else step
-            journal.mark(number, str(step.operation), "started")
-            _run(auto, run, report.statements, committed=True)
-            journal.mark(number, str(step.operation), "done")
-            report.applied += covered
-        after = plan_on(auto, provider, p.target, p.database, p.large_table_rows)
-        left = [o for o in after.operations if o.key not in {r.key for r, _ in refused}]
-        if left:
-            raise SchemaSyncError(
-                "after applying, the database still differs from the models: " + "; ".join(str(o) for o in left)
-            )
-        report.remaining = after.operations
+                    report.applied += covered
+                after = self.replan(auto)
+                left = [o for o in after.operations if o.key not in self.refused_keys]
+                if left:
+                    raise SchemaSyncError(
+                        "after applying, the database still differs from the models: " + "; ".join(str(o) for o in left)
+                    )
+                report.remaining = after.operations
