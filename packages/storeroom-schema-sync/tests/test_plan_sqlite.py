@@ -116,3 +116,13 @@ def test_a_dialect_without_a_provider_says_what_to_install() -> None:
 def test_an_async_database_is_refused_with_the_fix() -> None:
     with pytest.raises(SchemaSyncError, match="sync storeroom DatabaseInterface"):
         plan(object(), models())
+
+
+def test_planning_again_after_changing_the_models_in_place_sees_the_change(db: SQLiteDatabase) -> None:
+    md = models(sa.Column("nick", sa.String(20)))
+    assert apply(db, plan(db, md)).in_sync
+    assert check(db, md).is_empty  # planned twice: the second used the compiled and rendered memo
+    md.tables["users"].c.nick.type = sa.String(40)  # the same objects, changed
+    assert [o.kind for o in plan(db, md).operations] == ["alter_column_type"]
+    md.tables["users"].c.nick.nullable = False
+    assert {o.kind for o in plan(db, md).operations} == {"alter_column_type", "alter_column_nullable"}

@@ -52,7 +52,7 @@ ORDER BY a.attrelid, a.attnum
 """
 
 _INDEXES = f"""
-SELECT i.indrelid AS oid, ic.relname AS name, i.indisunique AS is_unique, pg_get_indexdef(i.indexrelid) AS def,
+SELECT i.indrelid AS oid, ic.relname AS name, i.indisunique AS is_unique, pg_get_indexdef(i.indexrelid) AS def_,
        ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) k ORDER BY k)
          AS keys
 FROM pg_index i
@@ -63,7 +63,7 @@ WHERE c.relkind IN ('r', 'p') AND {_SCOPE}
 """
 
 _CONSTRAINTS = f"""
-SELECT k.conrelid AS oid, k.conname AS name, k.contype AS kind, pg_get_constraintdef(k.oid, true) AS def,
+SELECT k.conrelid AS oid, k.conname AS name, k.contype AS kind, pg_get_constraintdef(k.oid, true) AS def_,
        ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY u(num, ord)
              JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.num ORDER BY u.ord) AS columns,
        fn.nspname AS ref_schema, fc.relname AS ref_table,
@@ -122,62 +122,59 @@ class PostgresSchemaProvider(SqlaSchemaProvider):
     ) -> Catalog:
         params = {"schemas": sorted(schemas), "tables": sorted(tables) if tables is not None else None}
         with self._qualified(conn):
-            table_rows = rows_of(conn, _TABLES, params)
-            column_rows = rows_of(conn, _COLUMNS, params)
-            index_rows = rows_of(conn, _INDEXES, params)
-            constraint_rows = rows_of(conn, _CONSTRAINTS, params)
-            enum_rows = rows_of(conn, _ENUMS, params)
-            schema_rows = rows_of(conn, _SCHEMAS, params)
+            table_rows, column_rows, index_rows, constraint_rows, enum_rows, schema_rows = (
+                conn.execute(sa.text(sql), params).all()
+                for sql in (_TABLES, _COLUMNS, _INDEXES, _CONSTRAINTS, _ENUMS, _SCHEMAS)
+            )
         columns: dict[int, list[ColumnInfo]] = {}
         for row in column_rows:
-            generated = row["generated"] or ""
-            identity = _IDENTITY.get(row["identity"] or "")
-            columns.setdefault(row["oid"], []).append(
+            generated = row.generated or ""
+            columns.setdefault(row.oid, []).append(
                 ColumnInfo(
-                    name=row["name"],
-                    type=row["type"],
-                    nullable=bool(row["nullable"]),
-                    default=None if generated else row["expr"],
-                    identity=identity,
-                    computed=row["expr"] if generated else None,
+                    name=row.name,
+                    type=row.type,
+                    nullable=bool(row.nullable),
+                    default=None if generated else row.expr,
+                    identity=_IDENTITY.get(row.identity or ""),
+                    computed=row.expr if generated else None,
                     persisted=True if generated == "s" else None,
-                    comment=row["comment"],
+                    comment=row.comment,
                 )
             )
         indexes: dict[int, list[IndexInfo]] = {}
         for row in index_rows:
-            indexes.setdefault(row["oid"], []).append(
-                IndexInfo(row["name"], bool(row["is_unique"]), tuple(row["keys"]), _index_definition(row["def"]))
+            indexes.setdefault(row.oid, []).append(
+                IndexInfo(row.name, bool(row.is_unique), tuple(row.keys), _index_definition(row.def_))
             )
         constraints: dict[int, list[ConstraintInfo]] = {}
         for row in constraint_rows:
-            foreign = row["kind"] == "f"
-            constraints.setdefault(row["oid"], []).append(
+            foreign = row.kind == "f"
+            constraints.setdefault(row.oid, []).append(
                 ConstraintInfo(
-                    name=row["name"],
-                    kind=_KINDS[row["kind"]],
-                    columns=tuple(row["columns"] or ()),
-                    definition=row["def"],
-                    referred_schema=row["ref_schema"] if foreign else None,
-                    referred_table=row["ref_table"] if foreign else None,
-                    referred_columns=tuple(row["ref_columns"] or ()) if foreign else (),
-                    on_delete=_ACTIONS.get(row["on_delete"]) if foreign else None,
-                    on_update=_ACTIONS.get(row["on_update"]) if foreign else None,
+                    name=row.name,
+                    kind=_KINDS[row.kind],
+                    columns=tuple(row.columns or ()),
+                    definition=row.def_,
+                    referred_schema=row.ref_schema if foreign else None,
+                    referred_table=row.ref_table if foreign else None,
+                    referred_columns=tuple(row.ref_columns or ()) if foreign else (),
+                    on_delete=_ACTIONS.get(row.on_delete) if foreign else None,
+                    on_update=_ACTIONS.get(row.on_update) if foreign else None,
                 )
             )
         found = {
-            (row["schema"], row["name"]): TableInfo(
-                schema=row["schema"],
-                name=row["name"],
-                columns=tuple(columns.get(row["oid"], ())),
-                indexes=tuple(sorted(indexes.get(row["oid"], ()), key=lambda i: i.name)),
-                constraints=tuple(sorted(constraints.get(row["oid"], ()), key=lambda c: c.name)),
-                comment=row["comment"],
+            (row.schema, row.name): TableInfo(
+                schema=row.schema,
+                name=row.name,
+                columns=tuple(columns.get(row.oid, ())),
+                indexes=tuple(sorted(indexes.get(row.oid, ()), key=lambda i: i.name)),
+                constraints=tuple(sorted(constraints.get(row.oid, ()), key=lambda c: c.name)),
+                comment=row.comment,
             )
             for row in table_rows
         }
-        enums = {(r["schema"], r["name"]): EnumInfo(r["schema"], r["name"], tuple(r["labels"])) for r in enum_rows}
-        return Catalog(frozenset(r["name"] for r in schema_rows), found, enums)
+        enums = {(r.schema, r.name): EnumInfo(r.schema, r.name, tuple(r.labels)) for r in enum_rows}
+        return Catalog(frozenset(r.name for r in schema_rows), found, enums)
 
     @contextlib.contextmanager
     def scratch(self, conn: Connection, schemas: Collection[str | None]) -> Iterator[Scratch]:

@@ -4,7 +4,10 @@ The DDL comes from SQLAlchemy (``create_all`` captured on a mock engine, then co
 the live connection's dialect with the scratch schema map) and runs as one batch where the
 driver allows it. The server's answer depends only on that DDL and the server, so it is
 memoized per process: planning the same MetaData again against the same server skips the
-scratch render.
+scratch render. Compiling a thousand tables' DDL costs as much as reading their catalog, so
+the compiled text is kept too, keyed by the Table objects and a signature of what their DDL
+is made of (column names, types, nullability, defaults, constraints and indexes): changing a
+model changes the signature and compiles again.
 """
 
 from __future__ import annotations
@@ -26,14 +29,51 @@ from storeroom_schema_sync.target import Target
 __all__ = ["clear_memo", "create_statements", "desired_catalog"]
 
 _MEMO: OrderedDict[str, Catalog] = OrderedDict()
+#: signature -> (the objects it names by identity, kept alive so no id is reused while cached; the DDL)
+_COMPILED: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], list[str]]] = OrderedDict()
 _MEMO_SIZE = 32
 _memo_lock = threading.Lock()
 
 
 def clear_memo() -> None:
-    """Forget every memoized render (tests; a server upgraded under a running process)."""
+    """Forget every memoized render and compiled DDL (tests; a server upgraded under a running process)."""
     with _memo_lock:
         _MEMO.clear()
+        _COMPILED.clear()
+
+
+def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+    with _memo_lock:
+        cache[key] = value
+        while len(cache) > _MEMO_SIZE:
+            cache.popitem(last=False)
+
+
+def _signature(table: sa.Table) -> tuple[Any, ...]:
+    """What a table's DDL is made of, cheaply: the objects by identity, the mutable parts by value."""
+    return (
+        id(table),
+        table.name,
+        table.schema,
+        table.comment,
+        tuple(
+            (
+                c.name,
+                repr(c.type),
+                c.nullable,
+                c.primary_key,
+                c.autoincrement,
+                id(c.server_default),
+                id(c.computed),
+                id(c.identity),
+                c.comment,
+                tuple(id(f) for f in c.foreign_keys),
+            )
+            for c in table.columns
+        ),
+        tuple((id(c), c.name) for c in table.constraints),
+        tuple((id(i), i.name, i.unique, repr(sorted(i.dialect_kwargs.items(), key=str))) for i in table.indexes),
+    )
 
 
 def create_statements(tables: Sequence[sa.Table], dialect: Any) -> list[Any]:
@@ -70,11 +110,21 @@ def desired_catalog(
 ) -> tuple[Catalog, frozenset[str]]:
     """The target's tables as the server spells them, under their real schema names, and the
     schemas whose qualifier the scratch side leaves out (the live side must drop it too)."""
-    statements = create_statements(target.tables, conn.dialect)
     names = [t.name for t in target.tables]
     with provider.scratch(conn, target.schemas) as scratch:
         scratch_conn: Connection = scratch.connection
-        texts = _compile(statements, scratch_conn.dialect, scratch.schema_map)
+        compiled_key = (
+            id(scratch_conn.dialect),
+            tuple(sorted(scratch.schema_map.items(), key=str)),
+            tuple(_signature(t) for t in target.tables),
+        )
+        with _memo_lock:
+            cached = _COMPILED.get(compiled_key)
+        if cached is not None:
+            texts = cached[1]
+        else:
+            texts = _compile(create_statements(target.tables, conn.dialect), scratch_conn.dialect, scratch.schema_map)
+            _remember(_COMPILED, compiled_key, ((scratch_conn.dialect, target.tables), texts))
         identity = scratch_conn.engine.url.render_as_string(hide_password=True)
         version = scratch_conn.dialect.server_version_info
         key = hashlib.sha256(
@@ -93,8 +143,5 @@ def desired_catalog(
             ) from exc
         found = provider.read_catalog(scratch_conn, list(scratch.real), tables=names)
     catalog = unqualify(rename_schemas(found, scratch.real), scratch.unqualified)
-    with _memo_lock:
-        _MEMO[key] = catalog
-        while len(_MEMO) > _MEMO_SIZE:
-            _MEMO.popitem(last=False)
+    _remember(_MEMO, key, catalog)
     return catalog, scratch.unqualified

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
-from storeroom.schema import Catalog, ColumnInfo
+from storeroom.schema import Catalog, ColumnInfo, ConstraintInfo, IndexInfo
 
 __all__ = ["comparable_default", "rename_schemas", "unqualify"]
 
@@ -59,33 +59,43 @@ def rename_schemas(catalog: Catalog, mapping: Mapping[str, str]) -> Catalog:
 
 
 def _rewrite(catalog: Catalog, mapping: Mapping[str, str], rename: Callable[[str], str]) -> Catalog:
+    """The catalog with schemas mapped and texts renamed; unchanged objects are kept as they are
+    (a thousand-table catalog is mostly unchanged, and copying it would double its cost)."""
+
+    def text(value: str | None) -> str | None:
+        return None if value is None else rename(value)
 
     def column(c: ColumnInfo) -> ColumnInfo:
-        return replace(
-            c,
-            type=rename(c.type),
-            default=None if c.default is None else rename(c.default),
-            computed=None if c.computed is None else rename(c.computed),
-        )
+        type_, default, computed = rename(c.type), text(c.default), text(c.computed)
+        if (type_, default, computed) == (c.type, c.default, c.computed):
+            return c
+        return replace(c, type=type_, default=default, computed=computed)
+
+    def index(i: IndexInfo) -> IndexInfo:
+        definition = rename(i.definition)
+        return i if definition == i.definition else replace(i, definition=definition)
+
+    def constraint(c: ConstraintInfo) -> ConstraintInfo:
+        definition = rename(c.definition)
+        referred = None if c.referred_schema is None else mapping.get(c.referred_schema, c.referred_schema)
+        if (definition, referred) == (c.definition, c.referred_schema):
+            return c
+        return replace(c, definition=definition, referred_schema=referred)
 
     tables = {}
     for table in catalog.tables.values():
         schema = mapping.get(table.schema, table.schema)
-        tables[(schema, table.name)] = replace(
-            table,
-            schema=schema,
-            columns=tuple(column(c) for c in table.columns),
-            indexes=tuple(replace(i, definition=rename(i.definition)) for i in table.indexes),
-            constraints=tuple(
-                replace(
-                    c,
-                    definition=rename(c.definition),
-                    referred_schema=None
-                    if c.referred_schema is None
-                    else mapping.get(c.referred_schema, c.referred_schema),
-                )
-                for c in table.constraints
-            ),
+        columns = tuple(column(c) for c in table.columns)
+        indexes = tuple(index(i) for i in table.indexes)
+        constraints = tuple(constraint(c) for c in table.constraints)
+        same = schema == table.schema and all(
+            a is b
+            for a, b in zip(
+                (*columns, *indexes, *constraints), (*table.columns, *table.indexes, *table.constraints), strict=True
+            )
+        )
+        tables[(schema, table.name)] = (
+            table if same else replace(table, schema=schema, columns=columns, indexes=indexes, constraints=constraints)
         )
     enums = {(mapping.get(s, s), n): replace(e, schema=mapping.get(s, s)) for (s, n), e in catalog.enums.items()}
     return Catalog(frozenset(mapping.get(s, s) for s in catalog.schemas), tables, enums)

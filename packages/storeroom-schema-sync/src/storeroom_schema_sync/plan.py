@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,10 +143,33 @@ def provider_for(dialect: Any, plugins: Any = None) -> SchemaProvider:
     return cls()
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a plan allocates its catalogs.
+
+    Reading a thousand tables allocates a few hundred thousand small, acyclic objects; with a
+    large MetaData alive, each full collection that triggers walks every model object again,
+    which doubled the time of a plan. Reference counting still frees everything; the collector
+    is restored (and runs as usual) as soon as the plan is made.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def plan_on(
     conn: Connection, provider: SchemaProvider, target: Target, database: str, large_table_rows: int = LARGE_TABLE_ROWS
 ) -> Plan:
     """The plan, computed on ``conn`` (inside the caller's transaction, if any)."""
+    with _collector_paused():
+        return _plan_on(conn, provider, target, database, large_table_rows)
+
+
+def _plan_on(conn: Connection, provider: SchemaProvider, target: Target, database: str, large_table_rows: int) -> Plan:
     default = provider.default_schema(conn)
     schemas = sorted({s or default for s in target.schemas})
     live = provider.read_catalog(conn, schemas)
