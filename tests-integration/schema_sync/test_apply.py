@@ -365,3 +365,19 @@ def test_postgres_models_spanning_two_schemas(live_postgres: Any) -> None:
         synced(live_postgres, md)
     finally:
         live_postgres.db.execute(f"DROP SCHEMA IF EXISTS {other} CASCADE")
+
+
+def test_postgres_alembic_revision_with_an_enum_runs(live_postgres: Any) -> None:
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
+    md = live_postgres.metadata()
+    mood = sa.Enum("sad", "ok", name="mood", schema=live_postgres.schema, metadata=md)
+    t = people(md, sa.Column("mood", mood, server_default="ok"))
+    sa.Index("ix_people_name", t.c.name, postgresql_where=t.c.name.isnot(None))
+    source = plan(live_postgres.db, md).to_alembic("people")
+    module: dict[str, Any] = {}
+    exec(compile(source, "revision.py", "exec"), module)
+    with live_postgres.db.engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
+        module["upgrade"]()
+    assert check(live_postgres.db, md).is_empty

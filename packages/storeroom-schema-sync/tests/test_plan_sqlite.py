@@ -126,3 +126,15 @@ def test_planning_again_after_changing_the_models_in_place_sees_the_change(db: S
     assert [o.kind for o in plan(db, md).operations] == ["alter_column_type"]
     md.tables["users"].c.nick.nullable = False
     assert {o.kind for o in plan(db, md).operations} == {"alter_column_type", "alter_column_nullable"}
+
+
+def test_the_alembic_revision_runs_and_leaves_the_database_in_sync(db: SQLiteDatabase, tmp_path) -> None:
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
+    source = plan(db, models()).to_alembic("create users")
+    module: dict[str, object] = {}
+    exec(compile(source, "revision.py", "exec"), module)
+    with db.engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
+        module["upgrade"]()  # type: ignore[operator]
+    assert check(db, models()).is_empty

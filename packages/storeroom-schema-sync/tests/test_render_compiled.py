@@ -125,3 +125,15 @@ def test_mssql_provider_is_registered_under_the_dialect_name() -> None:
     from storeroom_mssql.schema import MSSQLSchemaProvider
 
     assert PluginManager().schema_providers.get("mssql") is MSSQLSchemaProvider
+
+
+def test_a_postgresql_table_with_an_enum_does_not_create_the_type_again() -> None:
+    md = sa.MetaData()
+    mood = sa.Enum("sad", "ok", name="mood", metadata=md)
+    t = sa.Table("t", md, sa.Column("id", sa.Integer, primary_key=True), sa.Column("m", mood))
+    create = Operation("create_enum", "public", None, "mood", after={"values": ["sad", "ok"]})
+    table = Operation("create_table", "public", "t", source=t)
+    ctx = RenderContext(DIALECTS["postgresql"], "public", {}, {("public", "t"): t})
+    sql = "\n".join(offline_sql(steps([create, table], ctx), ctx.dialect))
+    assert sql.count("CREATE TYPE mood") == 1 and "m mood" in sql
+    assert isinstance(t.c.m.type, sa.Enum) and t.c.m.type.create_type is not False  # the model is untouched

@@ -280,6 +280,7 @@ class _Apply:
             auto = conn.execution_options(isolation_level="AUTOCOMMIT")
             with self.provider.apply_lock(auto, self.lock_key, self.wait):
                 journal = Journal(auto, plan_id(p))
+                journal.ensure()  # first: models that include the journal table then find it made
                 fresh = self.replan(auto)
                 still = {o.key for o in fresh.operations}
                 unexpected = still - {o.key for o in p.operations}
@@ -288,7 +289,6 @@ class _Apply:
                         "the database changed since this plan was made; plan again "
                         f"(now also needed: {', '.join(sorted(unexpected))})"
                     )
-                journal.ensure()
                 states = journal.states()
                 by_key = {o.key: o for o in fresh.operations}
                 for number, step in enumerate(p.steps([o for o in p.operations if o.key in self.keys])):

@@ -152,7 +152,9 @@ class _Differ:
         ):
             self.op("create_schema", (schema, None))
         self._enums()
-        live_tables = {k: t for k, t in self.live.tables.items() if k[1] not in IGNORED_TABLES}
+        live_tables = {  # storeroom's bookkeeping is never dropped, but compared when the models name it
+            k: t for k, t in self.live.tables.items() if k[1] not in IGNORED_TABLES or k in self.desired.tables
+        }
         if self.only is not None:
             live_tables = {k: t for k, t in live_tables.items() if k[1] in self.only or k in self.desired.tables}
         consumed: set[TableKey] = set()

@@ -79,6 +79,15 @@ def _column(col: sa.Column[Any]) -> sa.Column[Any]:
     )
 
 
+def _without_type_creation(item: Any) -> Any:
+    """A copy of an enum column whose type is not created along with the table (it exists by then)."""
+    if not isinstance(item, sa.Column) or not isinstance(item.type, sa.Enum) or not item.type.native_enum:
+        return item
+    copy = item._copy()
+    copy.type = _enum(item.type.schema, str(item.type.name), item.type.enums)
+    return copy
+
+
 def _default(col: sa.Column[Any]) -> Any:
     default = col.server_default
     if col.identity is not None:
@@ -170,7 +179,10 @@ def _operation(op: Operation, ctx: RenderContext) -> list[ops.MigrateOperation]:
     if kind == "add_enum_values":
         return _enum_values(op, ctx)
     if kind == "create_table":
-        return [ops.CreateTableOp.from_table(src)]
+        table_op = ops.CreateTableOp.from_table(src)
+        if dialect == "postgresql":  # named enums are created by their own operations, never by the table
+            table_op.columns = [_without_type_creation(c) for c in table_op.columns]
+        return [table_op]
     if kind == "drop_table":
         return [ops.DropTableOp(table, schema=schema)]
     if kind == "rename_table":

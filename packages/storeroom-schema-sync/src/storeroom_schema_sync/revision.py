@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
+{imports}
 revision = {revision!r}
 down_revision = {down_revision!r}
 branch_labels = None
@@ -56,13 +56,16 @@ def revision_file(plan: Plan, message: str, *, revision: str | None = None, down
         downgrade_code = render_python_code(upgrade.reverse())
     except (ValueError, NotImplementedError, AttributeError):  # an operation without an inverse
         downgrade_code = "    raise NotImplementedError('this revision has no automatic downgrade')"
+    upgrade_code = render_python_code(upgrade)
+    imports = "from sqlalchemy.dialects import postgresql\n" if "postgresql." in upgrade_code + downgrade_code else ""
     return _TEMPLATE.format(
+        imports=imports,
         message=message,
         revision=revision or uuid.uuid4().hex[:12],
         down_revision=down_revision,
         date=datetime.now(UTC).isoformat(sep=" ", timespec="seconds"),
         database=plan.database,
         dialect=plan.dialect.name,
-        upgrade=_indent(render_python_code(upgrade)),
+        upgrade=_indent(upgrade_code),
         downgrade=_indent(downgrade_code),
     )
