@@ -381,3 +381,18 @@ def test_postgres_alembic_revision_with_an_enum_runs(live_postgres: Any) -> None
     with live_postgres.db.engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
         module["upgrade"]()
     assert check(live_postgres.db, md).is_empty
+
+
+@pytest.mark.parametrize("live", ALL, indirect=True)
+def test_a_plan_made_on_an_empty_table_is_gated_again_under_the_lock(live: Any) -> None:
+    md = live.metadata()
+    people(md)
+    synced(live, md)
+    strict = live.metadata()
+    people(strict, sa.Column("age", sa.Integer, nullable=False))  # fine while the table is empty
+    p = plan(live.db, strict)
+    assert [(o.kind, o.safety, o.blocked) for o in p.operations] == [("add_column", "safe", None)]
+    live.db.execute(f"INSERT INTO {live.prefix}people (id, name) VALUES (1, 'Ada')")  # meanwhile
+    with pytest.raises(UnsafeChangeError, match="server_default"):
+        apply(live.db, p)
+    assert [o.kind for o in plan(live.db, strict).blocked] == ["add_column"]

@@ -98,6 +98,9 @@ def test_a_stale_plan_is_refused(db: SQLiteDatabase) -> None:
     db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")
     with pytest.raises(SchemaSyncError, match="changed since this plan"):
         apply(db, p)
+    # the refused apply rolled back and released its write lock: planning again and applying works
+    assert apply(db, plan(db, models()), allow_hazards=True, allow_destructive=True).in_sync
+    assert check(db, models()).is_empty
 
 
 def test_operations_name_their_object() -> None:

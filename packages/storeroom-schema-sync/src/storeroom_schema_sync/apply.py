@@ -137,10 +137,6 @@ def _same(fresh: Plan, p: Plan) -> None:
         )
 
 
-def _chosen(fresh: Plan, keys: set[str]) -> list[Operation]:
-    return [o for o in fresh.operations if o.key in keys]
-
-
 def _verify(after: Plan, expected: set[str]) -> list[Operation]:
     left = [o for o in after.operations if o.key not in expected]
     if left:
@@ -194,7 +190,8 @@ def apply(
     if not chosen:
         report.remaining = [o for o, _ in refused]
         return report
-    job = _Apply(engine, provider_for(engine.dialect), p, {o.key for o in chosen}, refused, report, wait)
+    flags = (allow_destructive, allow_hazards, skip_refused)
+    job = _Apply(engine, provider_for(engine.dialect), p, {o.key for o in chosen}, refused, report, wait, flags)
     if job.provider.transactional_ddl:
         job.transactional(lock_timeout, statement_timeout)
     else:
@@ -223,10 +220,21 @@ class _Apply:
     refused: list[tuple[Operation, str]]
     report: ApplyReport
     wait: float
+    #: allow_destructive, allow_hazards, skip_refused: the plan made again under the lock is gated too
+    flags: tuple[bool, bool, bool]
 
     @property
     def lock_key(self) -> str:
-        return f"storeroom_schema_sync:{self.plan.database}"
+        """One lock per database on the server, whatever the storeroom configuration calls it."""
+        url = self.engine.url
+        return f"storeroom_schema_sync:{url.host or ''}:{url.port or ''}:{url.database or ''}"
+
+    def regate(self, fresh: Plan) -> list[Operation]:
+        """The operations to run from the plan made under the lock: the ones chosen before, if
+        the fresh plan still allows them (a table filled meanwhile can turn a change hazardous)."""
+        _same(fresh, self.plan)
+        chosen, _ = _gate(fresh, *self.flags)
+        return [o for o in chosen if o.key in self.keys]
 
     @property
     def refused_keys(self) -> set[str]:
@@ -249,8 +257,7 @@ class _Apply:
                 fresh = self.replan(conn)
                 if fresh.is_empty:
                     return
-                _same(fresh, self.plan)
-                for step in fresh.steps(_chosen(fresh, self.keys)):
+                for step in fresh.steps(self.regate(fresh)):
                     if step.operation.concurrent:
                         later.append(step)
                         continue
@@ -289,6 +296,7 @@ class _Apply:
                         "the database changed since this plan was made; plan again "
                         f"(now also needed: {', '.join(sorted(unexpected))})"
                     )
+                _gate(fresh, *self.flags)  # what is left must still be allowed (raises before any DDL)
                 states = journal.states()
                 by_key = {o.key: o for o in fresh.operations}
                 for number, step in enumerate(p.steps([o for o in p.operations if o.key in self.keys])):
