@@ -31,7 +31,7 @@ from storeroom_schema_sync.operations import DESTRUCTIVE, HAZARDOUS, Operation
 from storeroom_schema_sync.plan import Plan, engine_of, plan_on, provider_for
 from storeroom_schema_sync.render import Step, alembic_operations, offline_sql
 
-__all__ = ["ApplyReport", "apply"]
+__all__ = ["ApplyReport", "apply", "plan_id"]
 
 
 @dataclass(eq=False)
