@@ -49,6 +49,7 @@ def _loaded_after(code: str) -> set[str]:
         "import storeroom; storeroom.Storeroom",
         "import storeroom.room",
         "import storeroom.errors, storeroom.keys, storeroom.health",
+        "import storeroom.schema",
     ],
 )
 def test_no_driver_sdk_or_sqlalchemy(code: str) -> None:

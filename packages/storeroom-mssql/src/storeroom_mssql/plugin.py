@@ -12,3 +12,10 @@ def storeroom_register_databases() -> list[type[Any]]:
     from storeroom_mssql.database import AsyncMSSQLDatabase, MSSQLDatabase
 
     return [MSSQLDatabase, AsyncMSSQLDatabase]
+
+
+@hookimpl
+def storeroom_register_schema_providers() -> list[type[Any]]:
+    from storeroom_mssql.schema import MSSQLSchemaProvider
+
+    return [MSSQLSchemaProvider]

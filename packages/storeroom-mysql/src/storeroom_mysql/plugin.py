@@ -12,3 +12,10 @@ def storeroom_register_databases() -> list[type[Any]]:
     from storeroom_mysql.database import AsyncMySQLDatabase, MySQLDatabase
 
     return [MySQLDatabase, AsyncMySQLDatabase]
+
+
+@hookimpl
+def storeroom_register_schema_providers() -> list[type[Any]]:
+    from storeroom_mysql.schema import MySQLSchemaProvider
+
+    return [MySQLSchemaProvider]

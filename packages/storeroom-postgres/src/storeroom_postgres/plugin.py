@@ -12,3 +12,10 @@ def storeroom_register_databases() -> list[type[Any]]:
     from storeroom_postgres.database import AsyncPostgresDatabase, PostgresDatabase
 
     return [PostgresDatabase, AsyncPostgresDatabase]
+
+
+@hookimpl
+def storeroom_register_schema_providers() -> list[type[Any]]:
+    from storeroom_postgres.schema import PostgresSchemaProvider
+
+    return [PostgresSchemaProvider]

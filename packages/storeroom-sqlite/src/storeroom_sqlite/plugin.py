@@ -12,3 +12,10 @@ def storeroom_register_databases() -> list[type[Any]]:
     from storeroom_sqlite.database import AsyncSQLiteDatabase, SQLiteDatabase
 
     return [SQLiteDatabase, AsyncSQLiteDatabase]
+
+
+@hookimpl
+def storeroom_register_schema_providers() -> list[type[Any]]:
+    from storeroom_sqlite.schema import SQLiteSchemaProvider
+
+    return [SQLiteSchemaProvider]

@@ -206,11 +206,16 @@ class SchemaSyncError(StoreroomError):
 
 
 class DestructiveChangeError(SchemaSyncError):
-    """The plan drops data and destructive changes were not allowed."""
+    """The plan drops data and destructive changes were not allowed; ``operations`` lists them."""
+
+    operations: Sequence[Any] = ()
 
 
 class UnsafeChangeError(SchemaSyncError):
-    """The plan contains a hazardous change (locks, rewrites) that was not allowed."""
+    """The plan holds a change that cannot succeed (NOT NULL over NULLs), or a hazardous one (locks,
+    rewrites) that was not allowed; ``operations`` lists them."""
+
+    operations: Sequence[Any] = ()
 
 
 class TenantError(StoreroomError):

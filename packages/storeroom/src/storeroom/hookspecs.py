@@ -8,9 +8,12 @@ its async twin may share a name.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from storeroom._markers import hookspec
+
+if TYPE_CHECKING:
+    from storeroom.schema import SchemaProvider
 
 __all__ = [
     "storeroom_register_commands",
@@ -33,7 +36,7 @@ def storeroom_register_object_storages() -> list[type[Any]]:
 
 
 @hookspec
-def storeroom_register_schema_providers() -> list[type[Any]]:
+def storeroom_register_schema_providers() -> list[type[SchemaProvider]]:
     """Return ``SchemaProvider`` classes, one per SQL dialect (``PLUGIN_NAME`` = dialect name)."""
     raise NotImplementedError
 

@@ -181,6 +181,7 @@ class PluginManager:
 
     def __init__(self, *, load_entry_points: bool = True, disabled: set[str] | None = None) -> None:
         from storeroom.database import AsyncDatabaseInterface, DatabaseInterface
+        from storeroom.schema import SchemaProvider
         from storeroom.storage import AsyncObjectStorage, ObjectStorage
 
         self.hooks = pluggy.PluginManager(PROJECT)
@@ -191,7 +192,7 @@ class PluginManager:
         self.plugins: list[PluginInfo] = []
         self.databases = BackendRegistry("database", DatabaseInterface, AsyncDatabaseInterface)
         self.storages = BackendRegistry("object storage", ObjectStorage, AsyncObjectStorage)
-        self.schema_providers = BackendRegistry("schema provider", object, None)
+        self.schema_providers = BackendRegistry("schema provider", SchemaProvider, None)
         if load_entry_points:
             self._load_entry_points()
 
