@@ -30,6 +30,7 @@ from storeroom_fastapi import (
     storeroom_lifespan,
     upload_body,
     upload_file,
+    upload_form,
 )
 from storeroom_fastapi.testing import serve
 from storeroom_orm import AsyncRepository, Field, Model, StoredFile
@@ -112,6 +113,19 @@ def build_app(settings: Mapping[str, Any], document: type[Model], children: sa.T
         ref = await upload_file(file, pol, uow=uow)
         doc = await docs.create(document(title=title, file=ref))
         return {"id": str(doc.id), "file": ref.model_dump()}
+
+    @app.post("/documents/stream", status_code=201)
+    async def create_streamed(request: Request, docs: Docs, uow: UnitOfWorkDep, pol: DocsPolicy) -> dict[str, Any]:
+        form = await upload_form(request, pol, uow=uow)
+        doc = await docs.create(document(title=form.fields.get("title", "untitled"), file=form.ref))
+        if form.fields.get("fail"):
+            raise HTTPException(409, "refused after storing the file and the row")
+        return {"id": str(doc.id), "file": form.ref.model_dump(), "fields": form.fields}
+
+    @app.post("/forms/{policy_name}")
+    async def post_form(request: Request, policy_name: str, room: RoomDep) -> dict[str, Any]:
+        form = await upload_form(request, room.policy(policy_name))
+        return {"file": form.ref.model_dump(), "fields": form.fields}
 
     @app.get("/documents")
     async def list_documents(docs: Docs) -> list[dict[str, Any]]:

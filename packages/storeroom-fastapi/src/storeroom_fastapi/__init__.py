@@ -18,6 +18,7 @@ from storeroom_fastapi.dependencies import (
 from storeroom_fastapi.downloads import content_disposition, download_response
 from storeroom_fastapi.errors import error_response, install_error_handlers, status_for
 from storeroom_fastapi.health import health_report, health_response, health_router
+from storeroom_fastapi.multipart import FormUpload, upload_form
 from storeroom_fastapi.lifespan import get_storeroom, open_storeroom, storeroom_lifespan
 from storeroom_fastapi.tenancy import (
     TenantResolver,
@@ -34,6 +35,7 @@ __all__ = [
     "AsyncDatabaseDep",
     "AsyncStorageDep",
     "DatabaseDep",
+    "FormUpload",
     "RoomDep",
     "StorageDep",
     "TenantResolver",
@@ -62,4 +64,5 @@ __all__ = [
     "subdomain_tenant",
     "upload_body",
     "upload_file",
+    "upload_form",
 ]
