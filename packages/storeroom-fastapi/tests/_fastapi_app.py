@@ -65,13 +65,13 @@ def define_models(metadata: sa.MetaData) -> tuple[type[Model], sa.Table]:
     return Document, children
 
 
-def settings_for(tmp: Path, **policy_overrides: Any) -> dict[str, Any]:
-    docs_policy = {"storage": "files", "key_prefix": "docs/", "max_size": MAX_SIZE, **policy_overrides}
+def settings_for(tmp: Path, database: dict[str, Any] | None = None, files: dict[str, Any] | None = None) -> dict[str, Any]:
+    """SQLite and local files under ``tmp``, unless another database or storage is given."""
     return {
-        "databases": {"main": {"backend": "sqlite", "url": f"sqlite:///{tmp}/app.db"}},
-        "storages": {"files": {"backend": "local", "root": str(tmp / "objects")}},
+        "databases": {"main": database or {"backend": "sqlite", "url": f"sqlite:///{tmp}/app.db"}},
+        "storages": {"files": files or {"backend": "local", "root": str(tmp / "objects")}},
         "policies": {
-            "docs": docs_policy,
+            "docs": {"storage": "files", "key_prefix": "docs/", "max_size": MAX_SIZE},
             "text": {"storage": "files", "key_prefix": "text/", "max_size": MAX_SIZE, "content_types": ["text/*"]},
             "big": {"storage": "files", "key_prefix": "big/"},
         },
@@ -176,22 +176,28 @@ class Env:
 
     def temp_files(self) -> list[Path]:
         """Files under the storage root that are not objects or their metadata (partial writes)."""
+        if self.settings["storages"]["files"]["backend"] != "local":
+            return []
         root = Path(self.settings["storages"]["files"]["root"])
         objects = {root / k for k in self.object_keys()}
         return [p for p in root.rglob("*") if p.is_file() and p not in objects and ".storeroom" not in p.parts]
 
 
 @contextmanager
-def served(tmp: Path, **policy_overrides: Any) -> Iterator[Env]:
+def served(tmp: Path, settings: dict[str, Any] | None = None) -> Iterator[Env]:
+    """The test application on uvicorn over ``settings`` (default: SQLite and local files in ``tmp``)."""
     metadata = sa.MetaData()
     document, children = define_models(metadata)
-    settings = settings_for(tmp, **policy_overrides)
-    engine = sa.create_engine(settings["databases"]["main"]["url"])
-    metadata.create_all(engine)
-    engine.dispose()
-    with serve(build_app(settings, document, children)) as base_url:
-        env = Env(base_url, settings, document)
-        try:
-            yield env
-        finally:
-            env.room.close()
+    settings = settings if settings is not None else settings_for(tmp)
+    with Storeroom.from_settings(settings, embedded_default=False) as room:
+        metadata.create_all(room.database().engine)
+    try:
+        with serve(build_app(settings, document, children)) as base_url:
+            env = Env(base_url, settings, document)
+            try:
+                yield env
+            finally:
+                env.room.close()
+    finally:
+        with Storeroom.from_settings(settings, embedded_default=False) as room:
+            metadata.drop_all(room.database().engine)

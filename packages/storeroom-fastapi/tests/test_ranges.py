@@ -140,3 +140,14 @@ def test_if_modified_since() -> None:
     assert modified_since("Fri, 01 May 2026 11:00:00 GMT", when)
     assert modified_since("garbage", when)
     assert modified_since("Fri, 01 May 2026 12:00:00 GMT", None)
+
+
+def test_http_dates_are_gmt_whatever_the_time_zone() -> None:
+    from datetime import timedelta, timezone
+
+    from storeroom_fastapi.ranges import http_date
+
+    when = datetime(2026, 5, 1, 14, 0, 0, 999_999, tzinfo=timezone(timedelta(hours=2)))
+    assert http_date(when) == "Fri, 01 May 2026 12:00:00 GMT"
+    assert http_date(datetime(2026, 5, 1, 12, 0, 0)) == "Fri, 01 May 2026 12:00:00 GMT"  # naive: UTC
+    assert not modified_since("Fri, 01 May 2026 12:00:00 GMT", when)

@@ -14,7 +14,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
 from storeroom.errors import InvalidRangeError
@@ -188,8 +188,14 @@ def _parse_date(value: str) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
+def _utc(when: datetime) -> datetime:
+    """Whole seconds in UTC (HTTP dates have no fraction); a naive time is taken as UTC."""
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return when.replace(microsecond=0)
+
+
 def http_date(when: datetime) -> str:
-    return format_datetime(when.replace(microsecond=0), usegmt=True)
+    return format_datetime(_utc(when), usegmt=True)
 
 
 def modified_since(header: str, last_modified: datetime | None) -> bool:
@@ -197,7 +203,7 @@ def modified_since(header: str, last_modified: datetime | None) -> bool:
     since = _parse_date(header)
     if since is None or last_modified is None:
         return True
-    return last_modified.replace(microsecond=0) > since
+    return _utc(last_modified) > since
 
 
 def if_range_holds(header: str, etag: str | None, last_modified: datetime | None) -> bool:
@@ -213,4 +219,4 @@ def if_range_holds(header: str, etag: str | None, last_modified: datetime | None
         weak, opaque = tags[0]
         return not weak and opaque == etag.strip('"')
     when = _parse_date(value)
-    return when is not None and last_modified is not None and when == last_modified.replace(microsecond=0)
+    return when is not None and last_modified is not None and when == _utc(last_modified)
