@@ -14,8 +14,6 @@ Each write runs in one unit of work: the file is stored through the ``documents`
 object are kept or undone together - an error after the upload leaves neither behind.
 """
 
-from __future__ import annotations
-
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
