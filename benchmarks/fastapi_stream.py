@@ -56,9 +56,9 @@ def _settings(root: str) -> dict[str, Any]:
 
 def serve(port: int, root: str, http: str, chunk: int) -> None:
     import uvicorn
-    from fastapi import FastAPI, Request
     from fastapi.responses import Response
 
+    from fastapi import FastAPI, Request
     from storeroom import Storeroom
     from storeroom_fastapi import AsyncStorageDep, RoomDep, download_response, storeroom_lifespan, upload_body
 
@@ -278,7 +278,9 @@ def main(argv: list[str] | None = None) -> int:
         http_upload(server.port, src, MiB)  # warm-up: imports, first request, folders
         http_download(server.port, "bench/object.bin", MiB)
         raw = Server(direct_root, "--raw-serve={port}")
-        print(f"object {args.size / MiB:.0f} MiB, {args.rounds} interleaved rounds, uvicorn http={args.http}, chunks of {args.chunk / MiB:g} MiB, in {base}")
+        print(
+            f"object {args.size / MiB:.0f} MiB, {args.rounds} interleaved rounds, uvicorn http={args.http}, chunks of {args.chunk / MiB:g} MiB, in {base}"
+        )
         times: dict[str, list[float]] = {}
         rss: dict[str, list[int]] = {"upload through the app": [], "download through the app": []}
 
@@ -302,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
             "storage.write directly": direct_variant("storage.write directly", "write"),
             "policy.aput directly": direct_variant("policy.aput directly", "aput"),
         }
+
         def raw_download() -> None:
             times.setdefault("raw socket read + sendall", []).append(
                 http_download(raw.port, "bench/object.bin", args.size)

@@ -21,10 +21,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from fastapi import FastAPI, HTTPException, Request
 from storeroom import StoragePolicy, StoredObjectRef
 from storeroom_fastapi import (
     RoomDep,
@@ -85,7 +85,12 @@ def _out(doc: Document) -> DocumentOut:
 
 @app.post("/documents", status_code=201)
 async def create_document(
-    request: Request, title: str, docs: Documents, uow: UnitOfWorkDep, files: DocumentsPolicy, filename: str | None = None
+    request: Request,
+    title: str,
+    docs: Documents,
+    uow: UnitOfWorkDep,
+    files: DocumentsPolicy,
+    filename: str | None = None,
 ) -> DocumentOut:
     """The request body is the file, streamed to the storage as it arrives (``Content-Type`` says its type)."""
     ref = await upload_body(request, files, uow=uow, filename=filename)
@@ -93,7 +98,9 @@ async def create_document(
 
 
 @app.post("/documents/form", status_code=201)
-async def create_from_form(request: Request, docs: Documents, uow: UnitOfWorkDep, files: DocumentsPolicy) -> DocumentOut:
+async def create_from_form(
+    request: Request, docs: Documents, uow: UnitOfWorkDep, files: DocumentsPolicy
+) -> DocumentOut:
     """A browser form (``title`` and ``file``), its file part streamed without a temporary copy."""
     form = await upload_form(request, files, uow=uow)
     return _out(await docs.create(Document(title=form.fields.get("title") or "untitled", file=form.ref)))
@@ -122,7 +129,12 @@ async def document_file(request: Request, doc_id: uuid.UUID, docs: Documents, ro
 
 @app.put("/documents/{doc_id}/file")
 async def replace_file(
-    request: Request, doc_id: uuid.UUID, docs: Documents, uow: UnitOfWorkDep, files: DocumentsPolicy, filename: str | None = None
+    request: Request,
+    doc_id: uuid.UUID,
+    docs: Documents,
+    uow: UnitOfWorkDep,
+    files: DocumentsPolicy,
+    filename: str | None = None,
 ) -> DocumentOut:
     """A new file for the document; the old one is deleted only once the unit has committed."""
     doc = await _get(docs, doc_id)

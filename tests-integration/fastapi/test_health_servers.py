@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from _services import free_port
+from fastapi import FastAPI
 from storeroom import Storeroom
 from storeroom_fastapi import health_router, storeroom_lifespan
 from storeroom_fastapi.testing import serve

@@ -14,9 +14,9 @@ from typing import Annotated, Any
 
 import httpx
 import sqlalchemy as sa
-from fastapi import FastAPI, File, HTTPException, Request, UploadFile
 
-from storeroom import AsyncObjectStorage, StoragePolicy, StoredObjectRef, Storeroom
+from fastapi import FastAPI, File, HTTPException, Request, UploadFile
+from storeroom import StoragePolicy, StoredObjectRef, Storeroom
 from storeroom_fastapi import (
     AsyncStorageDep,
     RoomDep,
@@ -65,7 +65,9 @@ def define_models(metadata: sa.MetaData) -> tuple[type[Model], sa.Table]:
     return Document, children
 
 
-def settings_for(tmp: Path, database: dict[str, Any] | None = None, files: dict[str, Any] | None = None) -> dict[str, Any]:
+def settings_for(
+    tmp: Path, database: dict[str, Any] | None = None, files: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """SQLite and local files under ``tmp``, unless another database or storage is given."""
     return {
         "databases": {"main": database or {"backend": "sqlite", "url": f"sqlite:///{tmp}/app.db"}},

@@ -80,8 +80,8 @@ def test_several_ranges_are_a_multipart_byteranges_body(env: Env, stored: str) -
     parts = [(p["Content-Range"], p.get_payload(decode=True)) for p in message.get_payload()]
     size = len(BODY)
     assert parts == [
-        ("bytes 0-4/%d" % size, BODY[0:5]),
-        ("bytes 100-109/%d" % size, BODY[100:110]),
+        (f"bytes 0-4/{size}", BODY[0:5]),
+        (f"bytes 100-109/{size}", BODY[100:110]),
         (f"bytes {size - 3}-{size - 1}/{size}", BODY[-3:]),
     ]
 
@@ -130,7 +130,10 @@ def test_if_modified_since(env: Env, stored: str) -> None:
 def test_a_document_file_downloads_with_its_original_name(env: Env) -> None:
     with env.client() as client:
         created = client.post(
-            "/documents", params={"title": "t", "filename": "résumé 2026.pdf"}, content=b"%PDF", headers={"Content-Type": "application/pdf"}
+            "/documents",
+            params={"title": "t", "filename": "résumé 2026.pdf"},
+            content=b"%PDF",
+            headers={"Content-Type": "application/pdf"},
         )
         response = client.get(f"/documents/{created.json()['id']}/file")
     assert response.status_code == 200

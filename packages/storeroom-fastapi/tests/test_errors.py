@@ -4,8 +4,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
+from fastapi import FastAPI
 from storeroom import errors
 from storeroom.redaction import register_secret
 from storeroom_fastapi import install_error_handlers, status_for
@@ -24,7 +24,10 @@ CASES: dict[str, tuple[errors.StoreroomError, int]] = {
     "tenant-required": (errors.TenantRequiredError("no tenant is set"), 400),
     "bad-key": (errors.InvalidKeyError("bad key"), 400),
     "precondition": (errors.PreconditionFailedError("changed"), 412),
-    "unreachable": (errors.ConnectionFailedError(f"could not connect to postgresql://app:{SECRET}@db.internal/app"), 503),
+    "unreachable": (
+        errors.ConnectionFailedError(f"could not connect to postgresql://app:{SECRET}@db.internal/app"),
+        503,
+    ),
     "pool": (errors.PoolTimeoutError("no connection within 30 s"), 503),
     "retryable": (errors.TransactionError("deadlock detected", retryable=True), 503),
     "storage-down": (errors.StorageError(f"S3 said AccessDenied for key {SECRET}"), 503),

@@ -38,14 +38,19 @@ def client(example: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 def test_documents_with_files_per_tenant(client: httpx.Client, tmp_path: Path) -> None:
     created = client.post(
-        "/documents", params={"title": "Plan", "filename": "plan.txt"}, content=b"the plan", headers={"Content-Type": "text/plain"}
+        "/documents",
+        params={"title": "Plan", "filename": "plan.txt"},
+        content=b"the plan",
+        headers={"Content-Type": "text/plain"},
     )
     assert created.status_code == 201, created.text
     doc = created.json()
     assert doc["file"]["filename"] == "plan.txt"
     assert (tmp_path / "var" / "objects" / doc["file"]["key"]).read_bytes() == b"the plan"
 
-    form = client.post("/documents/form", data={"title": "Scan"}, files={"file": ("scan.pdf", b"%PDF-1.7", "application/pdf")})
+    form = client.post(
+        "/documents/form", data={"title": "Scan"}, files={"file": ("scan.pdf", b"%PDF-1.7", "application/pdf")}
+    )
     assert form.status_code == 201, form.text
     assert [d["title"] for d in client.get("/documents").json()] == ["Scan", "Plan"]
     assert client.get("/documents", headers={"X-Tenant-ID": "globex"}).json() == []
@@ -54,10 +59,17 @@ def test_documents_with_files_per_tenant(client: httpx.Client, tmp_path: Path) -
     assert (file.status_code, file.content) == (206, b"plan")
     assert client.get(f"/documents/{doc['id']}/file", headers={"X-Tenant-ID": "globex"}).status_code == 404
 
-    refused = client.post("/documents", params={"title": "x"}, content=b"MZ", headers={"Content-Type": "application/x-msdownload"})
+    refused = client.post(
+        "/documents", params={"title": "x"}, content=b"MZ", headers={"Content-Type": "application/x-msdownload"}
+    )
     assert refused.status_code == 415
 
-    replaced = client.put(f"/documents/{doc['id']}/file", params={"filename": "v2.txt"}, content=b"v2", headers={"Content-Type": "text/plain"})
+    replaced = client.put(
+        f"/documents/{doc['id']}/file",
+        params={"filename": "v2.txt"},
+        content=b"v2",
+        headers={"Content-Type": "text/plain"},
+    )
     assert replaced.status_code == 200, replaced.text
     assert not (tmp_path / "var" / "objects" / doc["file"]["key"]).exists()  # the old file, after the commit
     new_key = replaced.json()["file"]["key"]

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
 
 from _fastapi_app import Env
+from fastapi import FastAPI
 from storeroom import HealthResult, HealthStatus, Storeroom
 from storeroom_fastapi import AsyncDatabaseDep, health_report, health_router, storeroom_lifespan
 from storeroom_fastapi.testing import serve

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI, Request
 
+from fastapi import FastAPI, Request
 from storeroom import Storeroom
 from storeroom.errors import StoreroomError
 from storeroom_fastapi import AsyncStorageDep, RoomDep, open_storeroom, storeroom_lifespan

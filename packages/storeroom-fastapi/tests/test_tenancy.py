@@ -7,9 +7,9 @@ from typing import Annotated, Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from fastapi import FastAPI, Header, HTTPException
 
 from _fastapi_app import Env, unique
+from fastapi import FastAPI, Header, HTTPException
 from storeroom import Storeroom
 from storeroom_fastapi import (
     async_repository,

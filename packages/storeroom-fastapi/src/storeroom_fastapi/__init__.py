@@ -18,8 +18,8 @@ from storeroom_fastapi.dependencies import (
 from storeroom_fastapi.downloads import content_disposition, download_response
 from storeroom_fastapi.errors import error_response, install_error_handlers, status_for
 from storeroom_fastapi.health import health_report, health_response, health_router
-from storeroom_fastapi.multipart import FormUpload, upload_form
 from storeroom_fastapi.lifespan import get_storeroom, open_storeroom, storeroom_lifespan
+from storeroom_fastapi.multipart import FormUpload, upload_form
 from storeroom_fastapi.tenancy import (
     TenantResolver,
     async_repository,

@@ -5,6 +5,7 @@ FastAPI resolves it once per request however many endpoints' parameters ask for 
 
     Replica = Annotated[DatabaseInterface, database("replica")]
 
+
     @app.get("/report")
     async def report(db: Replica, files: AsyncStorageDep) -> ...: ...
 
@@ -17,7 +18,6 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends
-
 from storeroom import AsyncObjectStorage, ObjectStorage, Storeroom
 from storeroom.database import AsyncDatabaseInterface, DatabaseInterface
 from storeroom_fastapi.lifespan import get_storeroom
@@ -38,7 +38,7 @@ __all__ = [
 RoomDep = Annotated[Storeroom, Depends(get_storeroom)]
 
 
-def _named(kind: str, getter: Callable[[Storeroom, str | None], Any], name: str | None) -> Any:
+def _named(kind: str, getter: Callable[[Storeroom, Any], Any], name: str | None) -> Any:
     async def dependency(room: RoomDep) -> Any:
         return getter(room, name)
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ExceptionHandler
 
+from fastapi import FastAPI, Request
 from storeroom import errors, redact
 from storeroom.logs import get_logger
 
@@ -46,7 +46,11 @@ def _public_detail(exc: errors.StoreroomError, status: int) -> str:
     if status == 501:
         return "not supported by this storage backend"
     if status == 503:
-        return "the database is unavailable" if isinstance(exc, errors.DatabaseError) else "a storage service is unavailable"
+        return (
+            "the database is unavailable"
+            if isinstance(exc, errors.DatabaseError)
+            else "a storage service is unavailable"
+        )
     return "internal error"
 
 

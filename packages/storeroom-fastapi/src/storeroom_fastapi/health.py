@@ -9,9 +9,9 @@ leaves them (and the details) out for a route the public can reach.
 
 from typing import Any
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from fastapi import APIRouter
 from storeroom import HealthStatus, Storeroom
 from storeroom.health import HealthResult, worst_status
 from storeroom_fastapi.dependencies import RoomDep

@@ -27,7 +27,9 @@ RoomSource = Storeroom | Callable[[], Storeroom] | None
 """A room, a function building one at startup, or None for ``storeroom.from_config()``."""
 
 
-def _build(room: RoomSource, settings_files: Sequence[str | os.PathLike[str]] | None, environment: str | None) -> Storeroom:
+def _build(
+    room: RoomSource, settings_files: Sequence[str | os.PathLike[str]] | None, environment: str | None
+) -> Storeroom:
     if isinstance(room, Storeroom):
         if settings_files is not None or environment is not None:
             raise TypeError("pass a Storeroom or settings_files/environment, not both")

@@ -22,11 +22,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from fastapi import HTTPException
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
+from fastapi import HTTPException
 from storeroom.errors import ContentTooLargeError
 from storeroom_fastapi.uploads import check_upload, declared_length, store
 
@@ -171,9 +171,7 @@ async def upload_form(
             if name is None:
                 raise _malformed("a part without a form-data Content-Disposition")
             if name == field and ref is None:
-                ctype = check_upload(
-                    policy, content_type=event[1].get("content-type"), filename=filename, length=None
-                )
+                ctype = check_upload(policy, content_type=event[1].get("content-type"), filename=filename, length=None)
                 ref = await store(policy, parts.file_data(), uow=uow, filename=filename, content_type=ctype, key=key)
             elif filename is not None or name == field:
                 raise HTTPException(400, detail=f"only one file is accepted, in the field {field!r}")

@@ -19,9 +19,9 @@ import functools
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, HTTPException
 from starlette.requests import Request
 
+from fastapi import Depends, Header, HTTPException
 from storeroom.errors import TenantError
 from storeroom_fastapi.dependencies import RoomDep
 
@@ -42,9 +42,7 @@ def _orm() -> Any:
     try:
         import storeroom_orm
     except ImportError:
-        raise ImportError(
-            'tenants and repositories need storeroom-orm: pip install "storeroom[fastapi,orm]"'
-        ) from None
+        raise ImportError('tenants and repositories need storeroom-orm: pip install "storeroom[fastapi,orm]"') from None
     return storeroom_orm
 
 
@@ -106,9 +104,7 @@ def subdomain_tenant(domain: str) -> TenantResolver:
         if not host.startswith("["):  # an IPv6 literal has no subdomain
             host = host.rsplit(":", 1)[0]
         label = host[: -len(suffix)] if host.endswith(suffix) else ""
-        return _checked(
-            label if "." not in label else None, status=400, missing=f"the host must be <tenant>{suffix}"
-        )
+        return _checked(label if "." not in label else None, status=400, missing=f"the host must be <tenant>{suffix}")
 
     return tenant_from_subdomain
 

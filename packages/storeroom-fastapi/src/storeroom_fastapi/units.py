@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends
-
 from storeroom import AsyncUnitOfWork
 from storeroom_fastapi.dependencies import RoomDep
 

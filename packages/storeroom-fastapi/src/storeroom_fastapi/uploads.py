@@ -25,7 +25,6 @@ from storeroom.errors import ContentTooLargeError, ContentTypeNotAllowedError
 
 if TYPE_CHECKING:
     from fastapi import UploadFile
-
     from storeroom import AsyncUnitOfWork, StoragePolicy, StoredObjectRef
 
 __all__ = ["check_upload", "declared_length", "store", "upload_body", "upload_file"]
@@ -42,9 +41,7 @@ def declared_length(request: Request) -> int | None:
     return int(value)
 
 
-def check_upload(
-    policy: StoragePolicy, *, content_type: str | None, filename: str | None, length: int | None
-) -> str:
+def check_upload(policy: StoragePolicy, *, content_type: str | None, filename: str | None, length: int | None) -> str:
     """Refuse what the policy would refuse, before any byte is read; the content type to store.
 
     Raises ``ContentTypeNotAllowedError`` (415) for a malformed or disallowed type and
