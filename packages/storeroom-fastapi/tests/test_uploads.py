@@ -130,3 +130,23 @@ def test_an_upload_file_too_large_is_413_and_leaves_neither_row_nor_object(env: 
     assert response.status_code == 413
     assert env.row_count() == 0
     assert env.object_keys() == []
+
+
+def test_expect_100_continue_is_refused_before_the_body_is_sent(env: Env) -> None:
+    """curl sends ``Expect: 100-continue`` for large bodies: a refusal comes instead of the 100,
+    so the client never sends the body; an accepted upload gets the 100 once it is read."""
+    url = urlsplit(env.base_url)
+    head = "PUT /raw/docs HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n"
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall(head.format(MAX_SIZE + 1).encode())
+        refused = sock.recv(65536)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall(head.format(5).encode())
+        go_ahead = sock.recv(65536)
+        sock.sendall(b"hello")
+        stored = b""
+        while b'"size":5' not in stored:
+            stored += sock.recv(65536)
+    assert refused.startswith(b"HTTP/1.1 413 ")
+    assert go_ahead.startswith(b"HTTP/1.1 100 ")
+    assert len(env.object_keys()) == 1
