@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from _common import size_arg
+from _common import child_result, size_arg
 
 MiB = 1024 * 1024
 POLICY = "bench"
@@ -178,15 +178,7 @@ def direct(variant: str, path: str, root: str) -> float:
 
 
 def run_direct(variant: str, path: str, root: str) -> float:
-    proc = subprocess.run(
-        [sys.executable, __file__, "--direct", variant, "--src", path, "--root", root],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise SystemExit(f"direct {variant} failed:\n{proc.stderr}")
-    return float(proc.stdout.strip().splitlines()[-1])
+    return float(child_result(__file__, f"direct {variant}", "--direct", variant, "--src", path, "--root", root))
 
 
 # -- measuring the server from outside ------------------------------------------------------------

@@ -89,13 +89,9 @@ async def upload_body(
     ``filename``); ``key`` places the object under the policy's prefix (default: a generated,
     create-only key). With ``uow`` the object is a step of that unit of work.
     """
-    ctype = check_upload(
-        policy,
-        content_type=content_type if content_type is not None else request.headers.get("content-type"),
-        filename=filename,
-        length=declared_length(request),
-    )
-    return await store(policy, request.stream(), uow=uow, filename=filename, content_type=ctype, key=key)
+    ctype = request.headers.get("content-type") if content_type is None else content_type
+    length = declared_length(request)
+    return await _checked(policy, request.stream(), uow, filename, ctype, length, key)
 
 
 async def upload_file(
@@ -108,12 +104,20 @@ async def upload_file(
     key: str | None = None,
 ) -> StoredObjectRef:
     """Store a FastAPI ``UploadFile`` through ``policy`` (its name and type unless given)."""
-    name = filename if filename is not None else file.filename
-    ctype = check_upload(
-        policy,
-        content_type=content_type if content_type is not None else file.content_type,
-        filename=name,
-        length=file.size,
-    )
+    name = file.filename if filename is None else filename
+    ctype = file.content_type if content_type is None else content_type
     await file.seek(0)
-    return await store(policy, file, uow=uow, filename=name, content_type=ctype, key=key)
+    return await _checked(policy, file, uow, name, ctype, file.size, key)
+
+
+async def _checked(
+    policy: StoragePolicy,
+    data: Any,
+    uow: AsyncUnitOfWork | None,
+    filename: str | None,
+    content_type: str | None,
+    length: int | None,
+    key: str | None,
+) -> StoredObjectRef:
+    ctype = check_upload(policy, content_type=content_type, filename=filename, length=length)
+    return await store(policy, data, uow=uow, filename=filename, content_type=ctype, key=key)
