@@ -11,12 +11,23 @@ import gc
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-__all__ = ["atimed", "cpu_seconds", "current_rss", "peak_rss", "report", "rotate", "size_arg", "timed"]
+__all__ = [
+    "atimed",
+    "child_result",
+    "cpu_seconds",
+    "current_rss",
+    "peak_rss",
+    "report",
+    "rotate",
+    "size_arg",
+    "timed",
+]
 
 
 def timed(func: Callable[[], Any]) -> float:
@@ -77,3 +88,12 @@ def current_rss() -> int:
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def child_result(script: str, label: str, *args: str) -> str:
+    """The last line ``script`` prints when run as a child with ``args`` (a fresh process: its
+    RSS high-water mark and imports are its own); exits naming ``label`` if the child fails."""
+    proc = subprocess.run([sys.executable, script, *args], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"{label} failed:\n{proc.stderr}")
+    return proc.stdout.strip().splitlines()[-1]

@@ -21,13 +21,12 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 
-from _common import current_rss, peak_rss, size_arg
+from _common import child_result, current_rss, peak_rss, size_arg
 
 MiB = 1024 * 1024
 READ_CHUNK = MiB
@@ -136,15 +135,7 @@ def _settle_disk() -> None:
 
 
 def run_child(variant: str, src: str, workdir: str) -> dict[str, float]:
-    proc = subprocess.run(
-        [sys.executable, __file__, "--child", variant, "--src", src, "--workdir", workdir],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise SystemExit(f"{variant} failed:\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads(child_result(__file__, variant, "--child", variant, "--src", src, "--workdir", workdir))
 
 
 def main(argv: list[str] | None = None) -> int:

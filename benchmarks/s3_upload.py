@@ -25,14 +25,13 @@ import io
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from _common import current_rss, peak_rss, size_arg
+from _common import child_result, current_rss, peak_rss, size_arg
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests-integration"))
 
@@ -146,11 +145,8 @@ def child(variant: str, endpoint: str, bucket: str, size: int) -> None:
 
 
 def run_child(variant: str, endpoint: str, bucket: str, size: int) -> dict[str, float]:
-    command = [sys.executable, __file__, "--child", variant, "--endpoint", endpoint, "--bucket", bucket]
-    proc = subprocess.run([*command, "--size", str(size)], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise SystemExit(f"{variant} failed:\n{proc.stderr}")
-    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+    args = ("--child", variant, "--endpoint", endpoint, "--bucket", bucket, "--size", str(size))
+    return dict(json.loads(child_result(__file__, variant, *args)))
 
 
 def _admin(endpoint: str) -> Any:

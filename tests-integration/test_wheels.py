@@ -1,4 +1,4 @@
-"""What a user gets from ``pip install "storeroom[sqlite,local,orm]"`` (and ``[postgres,s3]``).
+"""What a user gets from ``pip install "storeroom[sqlite,local,orm,fastapi]"`` (and ``[postgres,s3]``).
 
 Builds a wheel of every package under packages/, installs the core with two extras into a
 fresh virtual environment (the storeroom wheels from the build, everything else from the
@@ -25,6 +25,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = sorted(p.parent for p in (ROOT / "packages").glob("*/pyproject.toml"))
 QUICKSTART = ROOT / "examples" / "quickstart.py"
+FASTAPI_EXAMPLE = ROOT / "examples" / "fastapi_app" / "main.py"
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def _install(tmp_path_factory: pytest.TempPathFactory, house: Wheelhouse, extras
 
 @pytest.fixture(scope="session")
 def installed(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Wheelhouse) -> Installed:
-    return _install(tmp_path_factory, wheelhouse, "sqlite,local,orm")
+    return _install(tmp_path_factory, wheelhouse, "sqlite,local,orm,fastapi")
 
 
 @pytest.fixture(scope="session")
@@ -125,9 +126,9 @@ def test_every_package_builds_a_typed_wheel_without_tests(installed: Installed) 
 def test_exactly_the_requested_distributions_are_installed(installed: Installed) -> None:
     code = """
 import importlib.metadata, json
-import storeroom, storeroom_local, storeroom_orm, storeroom_sqlite
+import storeroom, storeroom_fastapi, storeroom_local, storeroom_orm, storeroom_sqlite
 dists = {(d.metadata["Name"].lower(), d.version) for d in importlib.metadata.distributions()}
-modules = (storeroom, storeroom_local, storeroom_orm, storeroom_sqlite)
+modules = (storeroom, storeroom_fastapi, storeroom_local, storeroom_orm, storeroom_sqlite)
 print(json.dumps({
     "dists": sorted(d for d in dists if d[0].startswith("storeroom")),
     "files": [mod.__file__ or next(iter(mod.__path__)) for mod in modules],
@@ -136,7 +137,13 @@ print(json.dumps({
     out = _in_venv(installed, code)
     found = json.loads(out)
     v = installed.version
-    assert found["dists"] == [["storeroom", v], ["storeroom-local", v], ["storeroom-orm", v], ["storeroom-sqlite", v]]
+    assert found["dists"] == [
+        ["storeroom", v],
+        ["storeroom-fastapi", v],
+        ["storeroom-local", v],
+        ["storeroom-orm", v],
+        ["storeroom-sqlite", v],
+    ]
     for path in found["files"]:  # imported from the venv, not from this checkout
         assert Path(path).resolve().is_relative_to(installed.prefix.resolve()), path
 
@@ -154,6 +161,26 @@ def test_quickstart_runs_from_the_installed_wheels(installed: Installed, tmp_pat
     assert proc.returncode == 0, (
         f"quickstart exited {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
     )
+
+
+def test_the_fastapi_example_serves_from_the_installed_wheels(installed: Installed, tmp_path: Path) -> None:
+    """examples/fastapi_app on a real uvicorn, with only the wheels (and uvicorn, httpx) installed."""
+    _run([installed.python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "uvicorn", "httpx"])
+    code = """
+import importlib.util, json, sys
+import httpx
+from storeroom_fastapi.testing import serve
+spec = importlib.util.spec_from_file_location("example", sys.argv[1])
+example = sys.modules["example"] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(example)
+with serve(example.app) as base, httpx.Client(base_url=base, headers={"X-Tenant-ID": "acme"}) as client:
+    doc = client.post("/documents", params={"title": "t"}, content=b"hello", headers={"Content-Type": "text/plain"})
+    form = client.post("/documents/form", files={"file": ("a.txt", b"form", "text/plain")})
+    body = client.get(f"/documents/{doc.json()['id']}/file", headers={"Range": "bytes=1-3"})
+    print(json.dumps([doc.status_code, form.status_code, body.status_code, body.text, client.get("/health").status_code]))
+"""
+    out = _run([installed.python, "-c", code, FASTAPI_EXAMPLE], cwd=tmp_path)
+    assert json.loads(out.strip().splitlines()[-1]) == [201, 201, 206, "ell", 200]
 
 
 def test_a_missing_backend_says_what_to_install_and_hides_the_password(installed: Installed, tmp_path: Path) -> None:
