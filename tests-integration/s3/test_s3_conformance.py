@@ -103,6 +103,8 @@ class TestAsyncS3StoragePrefixed(_S3Flags, AsyncObjectStorageConformance):
 #   listings of keys beside a same-named folder are out of order: storeroom raises; across
 #   pages it can drop those keys and stay in order, which no client can detect;
 # - ranges ending at byte 0: "bytes=0-0" gets the whole object: storeroom raises;
+# - atomic overwrites: content and metadata are two files, so racing writers can tear them
+#   (a race: marked non-strict);
 # - ListMultipartUploads and AbortMultipartUpload (NotImplemented / MethodNotAllowed), so a
 #   failed multipart upload stays, and the error says so (see test_s3_guarantees.py).
 
@@ -117,6 +119,13 @@ _FOLDERS_LOST = pytest.mark.xfail(
 )
 _RANGE_ZERO = pytest.mark.xfail(
     raises=InconsistentResponseError, reason="s3rver answers Range: bytes=0-0 with the whole object"
+)
+# Not strict: a race, so it fails only when two writers interleave (seen in a full run).
+_TORN_OVERWRITES = pytest.mark.xfail(
+    strict=False,
+    raises=AssertionError,
+    reason="s3rver writes an object's content and its metadata as two files, so concurrent overwrites "
+    "can leave the content of one write under the metadata of another",
 )
 
 
@@ -152,6 +161,10 @@ class TestS3rverStorage(_S3rverFlags, ObjectStorageConformance):
     def test_read_range_across_chunk_boundaries(self, storage: ObjectStorage) -> None:
         super().test_read_range_across_chunk_boundaries(storage)
 
+    @_TORN_OVERWRITES
+    def test_concurrent_overwrites_stay_consistent(self, storage: ObjectStorage) -> None:
+        super().test_concurrent_overwrites_stay_consistent(storage)
+
 
 class TestAsyncS3rverStorage(_S3rverFlags, AsyncObjectStorageConformance):
     @pytest_asyncio.fixture
@@ -171,3 +184,7 @@ class TestAsyncS3rverStorage(_S3rverFlags, AsyncObjectStorageConformance):
     @_FOLDER_ORDER
     async def test_list_prefix_is_a_string_prefix(self, async_storage: AsyncObjectStorage) -> None:
         await super().test_list_prefix_is_a_string_prefix(async_storage)
+
+    @_TORN_OVERWRITES
+    async def test_concurrent_overwrites_stay_consistent(self, async_storage: AsyncObjectStorage) -> None:
+        await super().test_concurrent_overwrites_stay_consistent(async_storage)

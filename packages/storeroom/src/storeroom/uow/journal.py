@@ -53,7 +53,7 @@ _PROBE = f"SELECT COUNT(*) FROM {JOURNAL_TABLE} WHERE 1 = 0"
 # A unit with nothing but its commit marker (or its abort row) here is journaled in another database:
 # that one recovers it.
 _STALE_UNITS = (
-    f"SELECT unit_id FROM {JOURNAL_TABLE} GROUP BY unit_id HAVING MAX(created_ms) < :before "
+    f"SELECT unit_id FROM {JOURNAL_TABLE} GROUP BY unit_id HAVING MAX(created_ms) <= :before "
     "AND SUM(CASE WHEN op IN ('commit', 'abort') THEN 0 ELSE 1 END) > 0 ORDER BY unit_id"
 )
 _HAS_COMMIT = f"SELECT COUNT(*) FROM {JOURNAL_TABLE} WHERE unit_id = :unit_id AND op = 'commit'"
