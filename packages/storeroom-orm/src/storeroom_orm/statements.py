@@ -219,12 +219,14 @@ class Builder(Generic[M]):
                 clauses.append(self.c.deleted_at.is_(None))
         return clauses
 
-    def tenant_clause(self, scope: Scope, write: bool) -> list[Any]:
+    def tenant_clause(self, scope: Scope, write: bool, columns: Any = None) -> list[Any]:
+        """The tenant condition, on this table's columns or ``columns`` (a history or audit table's)."""
         if scope.read is None:
             return []
+        tenant_id = (self.c if columns is None else columns).tenant_id
         if write or len(scope.read) == 1:
-            return [self.c.tenant_id == sa.bindparam("_t0")]
-        return [self.c.tenant_id.in_([sa.bindparam(f"_t{i}") for i in range(len(scope.read))])]
+            return [tenant_id == sa.bindparam("_t0")]
+        return [tenant_id.in_([sa.bindparam(f"_t{i}") for i in range(len(scope.read))])]
 
     @staticmethod
     def tenant_params(scope: Scope, write: bool, params: dict[str, Any]) -> dict[str, Any]:
@@ -559,8 +561,10 @@ class Builder(Generic[M]):
 
         return Plan(steps(), rls)
 
-    def bulk_create(self, scope: Scope, items: Iterable[Any], actor: str | None, rls: bool) -> Plan[int]:
-        now = utc_now()
+    def bulk_create(
+        self, scope: Scope, items: Iterable[Any], actor: str | None, rls: bool, now: dt.datetime | None = None
+    ) -> Plan[int]:
+        now = utc_now() if now is None else now
         columns = self.info.columns
         encode_row = self.codec.encode_row
         stamp = self.codec.encode("created_at", now)
@@ -778,9 +782,18 @@ def _field_adapter(model: type[Model], name: str) -> TypeAdapter[Any]:
 
 
 def builder_for(info: ModelInfo, dialect: Any) -> Builder[Any]:
-    """The model's builder for ``dialect`` (one per dialect and driver, made once)."""
+    """The model's builder for ``dialect`` (one per dialect and driver, made once).
+
+    A temporal model gets its strategy's builder (:mod:`storeroom_orm.temporal`), which
+    writes versions or audit rows with every change.
+    """
     key = (dialect.name, getattr(dialect, "driver", None))
     builder = info.cache.get(key)
     if builder is None:
-        builder = info.cache[key] = Builder(info, dialect)
+        kind: type[Builder[Any]] = Builder
+        if info.temporal != "none":
+            from storeroom_orm.temporal.strategies import builder_class
+
+            kind = builder_class(info.temporal)
+        builder = info.cache[key] = kind(info, dialect)
     return builder
