@@ -68,7 +68,7 @@ def retry_delay(plan: Plan[Any], error: TransactionError, attempt: int) -> float
     """How long to wait before attempt ``attempt + 1`` of ``plan`` after ``error``; None: give up."""
     if plan.again is None or not error.retryable or attempt >= len(RETRY_DELAYS):
         return None
-    return RETRY_DELAYS[attempt] * (0.5 + random.random())  # noqa: S311 - jitter, not a secret
+    return RETRY_DELAYS[attempt] * (0.5 + random.random())
 
 
 def _joins(database: Any) -> bool:

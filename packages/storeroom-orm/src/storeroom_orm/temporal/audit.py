@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from storeroom_orm.codecs import codec_for
 from storeroom_orm.model import Model, ModelInfo
+from storeroom_orm.statements import utc_now
 from storeroom_orm.steps import Plan, Query
 from storeroom_orm.temporal.base import Change, Kind, TemporalBuilder
 from storeroom_orm.temporal.changes import FieldChange, Operation
@@ -73,6 +74,39 @@ class AuditBuilder(TemporalBuilder[M]):
 
     # -- writing ------------------------------------------------------------------------------
 
+    def create(self, scope: Scope, item: Any, actor: str | None, rls: bool) -> Plan[M]:
+        plan = super().create(scope, item, actor, rls)
+
+        def steps() -> Generator[Any, Any, Any]:
+            stored = yield from plan.steps
+            yield from self.record_created([stored], actor)
+            return stored
+
+        return Plan(steps(), True)
+
+    def bulk_create(
+        self, scope: Scope, items: Any, actor: str | None, rls: bool, now: dt.datetime | None = None
+    ) -> Plan[int]:
+        now = utc_now() if now is None else now
+        models = [self.instance(item) for item in items]
+        plan = super().bulk_create(scope, models, actor, rls, now)
+        # what the audit rows need of each stored row (the base checked each tenant)
+        system = {"created_at": now, "updated_at": now}
+        tenant = {"tenant_id": scope.write} if self.info.multi_tenant else {}
+        stored = [
+            m.model_copy(update={**tenant, **system} if getattr(m, "tenant_id", None) is None else system)
+            for m in models
+        ]
+        if not models:
+            return plan
+
+        def steps() -> Generator[Any, Any, Any]:
+            count = yield from plan.steps
+            yield from self.record_created(stored, actor)
+            return count
+
+        return Plan(steps(), True)
+
     def _row(
         self, model: Any, field: str, old: Any, new: Any, operation: Operation, at: Any, actor: str | None, tx: UUID
     ) -> dict[str, Any]:
@@ -109,9 +143,7 @@ class AuditBuilder(TemporalBuilder[M]):
                 )
 
             statement = self.shape(("audit_insert", count), build)
-            params = {
-                f"_a{i}_{j}": encode(c, row.get(c)) for i, row in enumerate(chunk) for j, c in enumerate(columns)
-            }
+            params = {f"_a{i}_{j}": encode(c, row.get(c)) for i, row in enumerate(chunk) for j, c in enumerate(columns)}
             yield Query(statement, params, "rowcount")
 
     def record(

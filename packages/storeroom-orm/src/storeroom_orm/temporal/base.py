@@ -195,7 +195,9 @@ class TemporalBuilder(Builder[M]):
             size = _bucket(len(chunk))
             id_params = {f"_i{n}": v for n, v in enumerate([*chunk, *[chunk[-1]] * (size - len(chunk))])}
             yield from self.before_main(kind, scope, size, id_params, common["_now"])
-            params = self.tenant_params(scope, True, id_params if kind in ("hard", "purge") else {**id_params, **common})
+            params = self.tenant_params(
+                scope, True, id_params if kind in ("hard", "purge") else {**id_params, **common}
+            )
             yield Query(self._main(kind, scope, names, size), params, "rowcount")
         yield from self.record(kind, changes, values, now, actor)
 
@@ -204,40 +206,10 @@ class TemporalBuilder(Builder[M]):
 
     # -- the operations ------------------------------------------------------------------------
 
-    def create(self, scope: Scope, item: Any, actor: str | None, rls: bool) -> Plan[M]:
-        plan = super().create(scope, item, actor, rls)
-
-        def steps() -> Generator[Any, Any, Any]:
-            stored = yield from plan.steps
-            yield from self.record_created([stored], actor)
-            return stored
-
-        return Plan(steps(), True)
-
-    def bulk_create(
-        self, scope: Scope, items: Any, actor: str | None, rls: bool, now: dt.datetime | None = None
-    ) -> Plan[int]:
-        now = utc_now() if now is None else now
-        models = [self.instance(item) for item in items]
-        plan = super().bulk_create(scope, models, actor, rls, now)
-        tenant = scope.write
-        stored = [
-            m.model_copy(update={"tenant_id": m.tenant_id or tenant, "created_at": now, "updated_at": now})
-            if self.info.multi_tenant
-            else m.model_copy(update={"created_at": now, "updated_at": now})
-            for m in models
-        ]
-
-        def steps() -> Generator[Any, Any, Any]:
-            count = yield from plan.steps
-            yield from self.record_created(stored, actor)
-            return count
-
-        return Plan(steps(), True)
-
     def update(self, scope: Scope, id: Any, changes: Mapping[str, Any], actor: str | None, rls: bool) -> Plan[M | None]:
         self._writable(scope)
         checked = self._changes(changes)
+        fields = tuple(f for f in self.info.user_fields if f in checked)  # recorded in field order
         key_id = self._id(id)
         lock = self._lock(scope, None, True, "live")
         params = self.tenant_params(scope, True, {"_id": key_id})
@@ -250,7 +222,7 @@ class TemporalBuilder(Builder[M]):
                 return None
             current = self.row_to_model(row)
             merged = self.model.model_validate({**current.__dict__, **checked}) if checked else current
-            changed = tuple(f for f in checked if getattr(merged, f) != getattr(current, f))
+            changed = tuple(f for f in fields if getattr(merged, f) != getattr(current, f))
             if not changed:
                 return current  # identical values: nothing written, no version, no audit row
             now = self.next_time([Change(current, changed)])
@@ -274,6 +246,7 @@ class TemporalBuilder(Builder[M]):
         checked = self._changes(changes)
         if not checked:
             return Plan(_constant(0), False)
+        names = tuple(f for f in self.info.user_fields if f in checked)
         lock = self._lock(scope, node, False, "live")
         params = self.tenant_params(scope, True, {})
         self._filter_values(node, params)
@@ -284,7 +257,7 @@ class TemporalBuilder(Builder[M]):
             rows = yield Query(lock, params, "all")
             changes = []
             for model in self.rows_to_models(rows):
-                fields = tuple(f for f in checked if getattr(model, f) != checked[f])
+                fields = tuple(f for f in names if getattr(model, f) != checked[f])
                 if fields:  # rows already holding every value are left alone
                     changes.append(Change(model, fields))
             if not changes:
@@ -445,7 +418,9 @@ class TemporalBuilder(Builder[M]):
             raise QueryError(f"{self.model.__name__}.{name} is a system field: its changes are not recorded")
         return name
 
-    def retention(self, table: Any, column: Any, scope: Scope, before: dt.datetime, dry_run: bool, rls: bool) -> Plan[int]:
+    def retention(
+        self, table: Any, column: Any, scope: Scope, before: dt.datetime, dry_run: bool, rls: bool
+    ) -> Plan[int]:
         """Remove (or with ``dry_run`` count) the rows of ``table`` whose ``column`` is before ``before``."""
 
         def build() -> Any:

@@ -62,7 +62,7 @@ class FieldValues:
         adapter = self._adapters.get(name)
         if adapter is None:
             # the bare annotation: an old value stays readable after a constraint is tightened
-            annotation = self.model.model_fields[name].annotation
+            annotation: Any = self.model.model_fields[name].annotation
             try:
                 adapter = TypeAdapter(annotation, config=_BYTES_AS_BASE64)
             except pydantic.PydanticUserError:  # a model type carries its own config

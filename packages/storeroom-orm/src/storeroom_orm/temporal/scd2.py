@@ -71,10 +71,10 @@ class Scd2Builder(TemporalBuilder[M]):
 
     def assignments(self, kind: Kind, names: tuple[str, ...]) -> dict[Any, Any]:
         c = self.c
-        now = sa.bindparam("_now")
+        now: Any = sa.bindparam("_now")
         if kind == "soft":  # the version ends; who made it stays recorded
             return {c.deleted_at: now, c.deleted_by: sa.bindparam("_actor"), c.valid_to: now}
-        opened = {c.version: c.version + 1, c.valid_from: now}
+        opened: dict[Any, Any] = {c.version: c.version + 1, c.valid_from: now}
         if kind == "restore":
             opened.update({c.valid_to: None})
         return {**super().assignments(kind, names), **opened}
@@ -154,7 +154,7 @@ class Scd2Builder(TemporalBuilder[M]):
             raise QueryError(f"as_of takes a datetime, got {type(at).__name__}")
         if at.tzinfo is None or at.utcoffset() is None:
             raise QueryError("as_of: naive datetime; pass a timezone-aware datetime")
-        at_ = sa.bindparam("_at")
+        at_: Any = sa.bindparam("_at")
         statement = self._versions(
             scope,
             "as_of",
@@ -168,7 +168,11 @@ class Scd2Builder(TemporalBuilder[M]):
     def get_version(self, scope: Scope, id: Any, version: int, rls: bool) -> Plan[M | None]:
         number = _version_number("version", version)
         statement = self._versions(
-            scope, "one", lambda c: [c.version == sa.bindparam("_v")], lambda h: [h.version == sa.bindparam("_v")], False
+            scope,
+            "one",
+            lambda c: [c.version == sa.bindparam("_v")],
+            lambda h: [h.version == sa.bindparam("_v")],
+            False,
         )
         params = self.tenant_params(scope, False, {"_id": self._id(id), "_v": number})
         return self._read(scope, statement, params, rls, lambda found: found[0] if found else None)
@@ -176,7 +180,7 @@ class Scd2Builder(TemporalBuilder[M]):
     def compare_versions(self, scope: Scope, id: Any, a: int, b: int, rls: bool) -> Plan[dict[str, Any]]:
         """``{field: FieldDiff(old=<in a>, new=<in b>, changed)}`` for every user field."""
         first, second = _version_number("a", a), _version_number("b", b)
-        pair = [sa.bindparam("_a"), sa.bindparam("_b")]
+        pair: list[Any] = [sa.bindparam("_a"), sa.bindparam("_b")]
         statement = self._versions(
             scope, "pair", lambda c: [c.version.in_(pair)], lambda h: [h.version.in_(pair)], False
         )
@@ -217,7 +221,9 @@ class Scd2Builder(TemporalBuilder[M]):
             value = getattr(version, name)
             if previous is None:
                 if version.version == 1:  # older versions may have been pruned: no create then
-                    changes.append(FieldChange(name, None, value, "create", version.valid_from, version.created_by, None))
+                    changes.append(
+                        FieldChange(name, None, value, "create", version.valid_from, version.created_by, None)
+                    )
             elif soft and previous.deleted_at is not None:
                 changes.append(FieldChange(name, None, value, "restore", version.valid_from, version.updated_by, None))
             elif value != getattr(previous, name):
@@ -245,4 +251,3 @@ class Scd2Builder(TemporalBuilder[M]):
 
 def _by_version(model: Any) -> int:
     return int(model.version)
-

@@ -58,31 +58,28 @@ def scd2_columns(has_uniques: bool) -> list[sa.Column[Any]]:
     """``is_current`` when the model has business keys (MySQL/MariaDB index it; see the module doc)."""
     if not has_uniques:
         return []
-    return [sa.Column(IS_CURRENT, sa.SmallInteger(), sa.Computed(f"CASE WHEN {CURRENT} THEN 1 END", persisted=True), nullable=True)]
+    return [
+        sa.Column(
+            IS_CURRENT, sa.SmallInteger(), sa.Computed(f"CASE WHEN {CURRENT} THEN 1 END", persisted=True), nullable=True
+        )
+    ]
 
 
 def scd2_constraints() -> list[Any]:
     return [sa.CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="valid_period")]
 
 
-def current_unique(
-    table: sa.Table, columns: Sequence[str], name: str | None = None, where: str | None = None
-) -> None:
+def current_unique(table: sa.Table, columns: Sequence[str], name: str | None = None, where: str | None = None) -> None:
     """A unique key among current rows only (see the module doc); ``where`` narrows it further
     where partial indexes exist."""
     condition = CURRENT if where is None else f"{CURRENT} AND ({where})"
     parts = [table.c[c] if c in table.c else sa.text(c) for c in columns]
     index_name = name or f"uq_{table.name}_{'_'.join(c for c in columns if c in table.c)}"
-    partial = sa.Index(
-        index_name,
-        *parts,
-        unique=True,
-        _table=table,
-        **{f"{dialect}_where": sa.text(condition) for dialect in _PARTIAL},
-    )
-    partial.ddl_if(dialect=_PARTIAL)
+    where_options: dict[str, Any] = {f"{dialect}_where": sa.text(condition) for dialect in _PARTIAL}
+    partial = sa.Index(index_name, *parts, unique=True, _table=table, **where_options)
+    partial.ddl_if(dialect=_PARTIAL)  # type: ignore[arg-type]  # a tuple of dialect names is documented
     flagged = sa.Index(index_name, *parts, table.c[IS_CURRENT], unique=True, _table=table)
-    flagged.ddl_if(dialect=_NO_PARTIAL)
+    flagged.ddl_if(dialect=_NO_PARTIAL)  # type: ignore[arg-type]
 
 
 def _auxiliary(table: sa.Table, suffix: str, *items: Any) -> sa.Table:
@@ -100,8 +97,7 @@ def history_table(table: sa.Table, columns: Sequence[str]) -> sa.Table:
     current row uses now. ``(id, valid_from)`` serves ``as_of``, ``valid_to`` retention.
     """
     copies = [
-        sa.Column(name, table.c[name].type, nullable=table.c[name].nullable and name != "valid_to")
-        for name in columns
+        sa.Column(name, table.c[name].type, nullable=table.c[name].nullable and name != "valid_to") for name in columns
     ]
     return _auxiliary(
         table,
