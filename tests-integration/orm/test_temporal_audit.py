@@ -14,7 +14,7 @@ import pytest
 from _orm_harness import OrmEnv
 from storeroom.errors import QueryError
 from storeroom.refs import StoredObjectRef
-from storeroom_orm import AsyncRepository, F, Field, FieldChange, Model, Repository, StoredFile, actor, tenant
+from storeroom_orm import F, Field, FieldChange, Model, StoredFile, actor, tenant
 
 UTC = dt.UTC
 
@@ -195,42 +195,3 @@ def test_audit_reads_are_tenant_scoped_and_outlive_the_record(orm: OrmEnv, Doc: 
         acme.get(made.id, as_of=dt.datetime.now(UTC))
     with pytest.raises(QueryError, match="needs temporal='scd2'"):
         acme.compare_versions(made.id, 1, 2)
-
-
-def test_audit_rows_commit_and_roll_back_with_the_change(orm: OrmEnv, Doc: Any) -> None:
-    if orm.side == "sync":
-        repo = Repository(Doc, orm.database, tenant="acme")
-        made = repo.create(Doc(title="a"))
-        with pytest.raises(ZeroDivisionError), orm.database.transaction():
-            repo.update(made.id, note="gone")
-            raise ZeroDivisionError
-        with orm.database.transaction() as tx:
-            repo.update(made.id, note="kept")
-            with pytest.raises(ZeroDivisionError), tx.savepoint():
-                repo.update(made.id, price=Decimal("9"))
-                raise ZeroDivisionError
-            repo.update(made.id, title="b")
-        changes = repo.history(made.id)
-    else:
-
-        async def scenario() -> list[FieldChange]:
-            repo = AsyncRepository(Doc, orm.database, tenant="acme")
-            made = await repo.create(Doc(title="a"))
-            with pytest.raises(ZeroDivisionError):
-                async with orm.database.transaction():
-                    await repo.update(made.id, note="gone")
-                    raise ZeroDivisionError
-            async with orm.database.transaction() as tx:
-                await repo.update(made.id, note="kept")
-                with pytest.raises(ZeroDivisionError):
-                    async with tx.savepoint():
-                        await repo.update(made.id, price=Decimal("9"))
-                        raise ZeroDivisionError
-                await repo.update(made.id, title="b")
-            return await repo.history(made.id)
-
-        changes = orm.run(scenario())
-    updates = [c for c in changes if c.operation == "update"]
-    assert [(c.field, c.new) for c in updates] == [("note", "kept"), ("title", "b")]
-    # the changes made in one transaction share its id
-    assert updates[0].transaction_id == updates[1].transaction_id != changes[0].transaction_id

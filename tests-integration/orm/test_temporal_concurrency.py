@@ -11,12 +11,13 @@ import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
+import pytest
+
 from _orm_harness import OrmEnv
-from storeroom_orm import AsyncRepository, Field, Model, Repository, tenant
+from storeroom_orm import AsyncRepository, F, Field, Model, Repository, tenant
 
 WRITERS = 12
 
@@ -77,26 +78,25 @@ def test_audit_writers_of_one_record_chain_their_old_and_new_values(orm: OrmEnv,
     assert changes[-1].new == orm.repo(Doc, tenant="acme").get(made.id).note
 
 
-def test_concurrent_upserts_of_a_new_key_make_one_entity(orm: OrmEnv, define: Any) -> None:
-    for temporal in ("scd2", "copy_on_change"):
-        Doc = _model(orm, define, temporal)
-        results = _concurrently(orm, Doc, lambda repo, i: repo.upsert(Doc(title="k", qty=i), on=("title",)))
-        with tenant("acme"):
-            stored = orm.repo(Doc).list()
-        assert len(stored) == 1 and {r.id for r in results} == {stored[0].id}, temporal
-        history = orm.repo(Doc, tenant="acme").history(stored[0].id)
-        if temporal == "scd2":
-            assert [v.version for v in history][0] == 1 and history[-1].qty == stored[0].qty
-        else:
-            assert [c.operation for c in history if c.field == "qty"][0] == "create"
+@pytest.mark.parametrize("temporal", ["scd2", "copy_on_change"])
+def test_concurrent_upserts_of_a_new_key_make_one_entity(orm: OrmEnv, define: Any, temporal: str) -> None:
+    # MySQL/MariaDB deadlock two INSERT ... ON DUPLICATE KEY of one new key: the upsert runs again
+    Doc = _model(orm, define, temporal)
+    results = _concurrently(orm, Doc, lambda repo, i: repo.upsert(Doc(title="k", qty=i), on=("title",)))
+    with tenant("acme"):
+        stored = orm.repo(Doc).list()
+    assert len(stored) == 1 and {r.id for r in results} == {stored[0].id}
+    history = orm.repo(Doc, tenant="acme").history(stored[0].id)
+    if temporal == "scd2":
+        assert history[0].version == 1 and history[-1].qty == stored[0].qty
+    else:
+        assert [c.operation for c in history if c.field == "qty"][:1] == ["create"]
 
 
 def test_set_based_writers_over_the_same_rows_do_not_deadlock(orm: OrmEnv, define: Any) -> None:
     Doc = _model(orm, define, "scd2")
     repo = orm.repo(Doc, tenant="acme")
     repo.bulk_create([Doc(title=f"t{i}") for i in range(20)])
-    from storeroom_orm import F
-
     counts = _concurrently(orm, Doc, lambda repo, i: repo.update_where(F.qty >= 0, qty=i + 1, note=f"w{i}"))
     assert sum(counts) == 20 * WRITERS
     for doc in repo.list():
@@ -104,4 +104,4 @@ def test_set_based_writers_over_the_same_rows_do_not_deadlock(orm: OrmEnv, defin
         assert len(versions) == WRITERS + 1
         for prev, nxt in pairwise(versions):
             assert prev.valid_to == nxt.valid_from
-    assert Decimal(len(repo.list())) == 20
+    assert len(repo.list()) == 20

@@ -341,23 +341,6 @@ def test_set_based_writes_and_upserts_keep_versions(orm: OrmEnv, Doc: Any) -> No
     assert reused.id != made["t0"].id and reused.version == 1
 
 
-def test_a_rolled_back_transaction_leaves_no_version(orm: OrmEnv, Doc: Any) -> None:
-    if orm.side == "async":
-        pytest.skip("the ambient transaction is the sync database's here; async joins are tested in test_transactions")
-    repo = orm.repo(Doc, tenant="acme")
-    made = repo.create(Doc(title="a"))
-    with pytest.raises(ZeroDivisionError), orm.database.transaction():
-        repo.update(made.id, note="gone")
-        assert repo.get(made.id).version == 2
-        raise ZeroDivisionError
-    with orm.database.transaction() as tx:
-        repo.update(made.id, note="kept")
-        with pytest.raises(ZeroDivisionError), tx.savepoint():
-            repo.update(made.id, note="gone")
-            raise ZeroDivisionError
-    assert [(v.version, v.note) for v in repo.history(made.id)] == [(1, None), (2, "kept")]
-
-
 def test_stored_file_references_stay_in_the_versions(orm: OrmEnv, define: Any) -> None:
     class Avatar(Model, **define("avatar", temporal="scd2")):
         name: str = Field(max_length=50)
