@@ -261,6 +261,11 @@ class Builder(Generic[M]):
             )
             yield Query(statement, {}, "rowcount")
 
+    def for_update(self, select: Any) -> Any:
+        """``select`` locking the rows it reads until the transaction ends (SQL Server has no
+        ``FOR UPDATE`` on a plain SELECT: its table hint takes the same locks)."""
+        return select.with_for_update().with_hint(self.table, "WITH (UPDLOCK, ROWLOCK)", dialect_name="mssql")
+
     # -- reading ---------------------------------------------------------------------------
 
     def rows_to_models(self, rows: list[dict[str, Any]]) -> list[M]:
@@ -587,10 +592,10 @@ class Builder(Generic[M]):
         key_id = self._id(id)
         select = self.shape(
             ("get_for_update", self.scope_key(scope, True)),
-            lambda: (
-                sa.select(*self.all_columns)
-                .where(self.c.id == sa.bindparam("_id"), *self._where(None, scope, write=True, include_deleted=False))
-                .with_for_update()
+            lambda: self.for_update(
+                sa.select(*self.all_columns).where(
+                    self.c.id == sa.bindparam("_id"), *self._where(None, scope, write=True, include_deleted=False)
+                )
             ),
         )
         select_params = self.tenant_params(scope, True, {"_id": key_id})

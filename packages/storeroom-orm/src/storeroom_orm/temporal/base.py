@@ -2,8 +2,8 @@
 
 Every change of a temporal model - update, delete, restore, purge, their set-based forms and
 upsert - first reads the rows it changes under a row lock (``SELECT ... FOR UPDATE`` on
-PostgreSQL and MySQL/MariaDB, ``UPDLOCK`` on SQL Server; on SQLite the single write lock is
-taken before the read). So writers of one entity run one after the other, and the old values
+PostgreSQL and MySQL/MariaDB, ``WITH (UPDLOCK, ROWLOCK)`` on SQL Server; on SQLite the single
+write lock is taken before the read). So writers of one entity run one after the other, and the old values
 a strategy records are exactly the ones the change replaced: three concurrent updates give
 three versions, or three audit rows whose old -> new values chain.
 
@@ -145,7 +145,7 @@ class TemporalBuilder(Builder[M]):
             )
             if by_id:
                 clauses.insert(0, self.c.id == sa.bindparam("_id"))
-            return sa.select(*self.all_columns).where(*clauses).order_by(self.c.id).with_for_update()
+            return self.for_update(sa.select(*self.all_columns).where(*clauses).order_by(self.c.id))
 
         return self.shape(key, build)
 
