@@ -36,8 +36,10 @@ SQL_COLUMNS = (
 )
 
 
-def bench_model(table: str, metadata: sa.MetaData) -> Any:
-    class Item(Model, table=table, metadata=metadata):
+def bench_model(table: str, metadata: sa.MetaData, **options: Any) -> Any:
+    """The benchmark model; ``options``: more class keywords (``temporal="scd2"`` ...)."""
+
+    class Item(Model, table=table, metadata=metadata, **options):
         title: str = Field(max_length=255)
         status: str = Field("draft", max_length=20)
         price: Decimal = Field(Decimal("0"), max_digits=12, decimal_places=2)

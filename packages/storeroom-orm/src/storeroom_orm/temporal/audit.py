@@ -61,7 +61,9 @@ class AuditBuilder(TemporalBuilder[M]):
         assert table is not None
         self.audit_columns = tuple(c.name for c in table.c if c.name != "seq")
         self.audit = sa.table(table.name, *(sa.column(c.name) for c in table.c), schema=table.schema)
-        self.audit_name = f"{table.schema}.{table.name}" if table.schema else table.name
+        quote = dialect.identifier_preparer.quote
+        self.audit_sql = ".".join(quote(part) for part in (table.schema, table.name) if part)
+        self.audit_names = ", ".join(quote(c) for c in self.audit_columns)
         kinds = {"record_id": "uuid", "transaction_id": "uuid", "old_value": "json", "new_value": "json"}
         kinds["changed_at"] = "datetime"
         facts = SimpleNamespace(
@@ -137,10 +139,10 @@ class AuditBuilder(TemporalBuilder[M]):
             count = len(chunk)
 
             def build(count: int = count) -> Any:
-                table = self.audit
-                return sa.insert(table).values(
-                    [{table.c[c]: sa.bindparam(f"_a{i}_{j}") for j, c in enumerate(columns)} for i in range(count)]
-                )
+                # text, not an insert().values([...]) construct: SQLAlchemy compiles a
+                # multi-row VALUES construct again on every execution, a text() once
+                rows = ", ".join(f"({', '.join(f':_a{i}_{j}' for j in range(len(columns)))})" for i in range(count))
+                return sa.text(f"INSERT INTO {self.audit_sql} ({self.audit_names}) VALUES {rows}")
 
             statement = self.shape(("audit_insert", count), build)
             params = {f"_a{i}_{j}": encode(c, row.get(c)) for i, row in enumerate(chunk) for j, c in enumerate(columns)}
