@@ -355,3 +355,12 @@ def test_stored_file_references_stay_in_the_versions(orm: OrmEnv, define: Any) -
     repo.update(made.id, file=None)
     assert [v.file for v in repo.history(made.id)] == [old, new, None]
     assert [c.old for c in repo.field_history(made.id, "file")] == [None, old, new]
+
+
+def test_upsert_needs_a_unique_key_on_its_fields(orm: OrmEnv, Doc: Any) -> None:
+    repo = orm.repo(Doc, tenant="acme")
+    with pytest.raises(QueryError, match="unique key"):
+        repo.upsert(Doc(title="a", note="n"), on=("note",))
+    with pytest.raises(QueryError, match="unique key"):
+        repo.upsert(Doc(title="a", note="n"), on=("title", "note"))
+    assert repo.count() == 0

@@ -32,6 +32,7 @@ from storeroom_orm.model import Model, ModelInfo
 from storeroom_orm.statements import Builder, _bucket, _constant, utc_now
 from storeroom_orm.steps import Plan, Query, Step
 from storeroom_orm.temporal.changes import FieldValues
+from storeroom_orm.temporal.tables import GENERATED
 from storeroom_orm.tenancy import Scope
 from storeroom_orm.upsert import merge_statement, upsert_fields
 
@@ -329,6 +330,7 @@ class TemporalBuilder(Builder[M]):
         """
         model = self.instance(item)
         on = upsert_fields(self, on)
+        self._unique_key(on)
         now = utc_now()
         values = self.new_row(scope, model, now, actor)
         columns = self.info.columns
@@ -366,6 +368,21 @@ class TemporalBuilder(Builder[M]):
             return current.model_copy(update={**new, **self.stamp("update", current, at, actor)})
 
         return self._plan(steps)
+
+    def _unique_key(self, on: tuple[str, ...]) -> None:
+        """``on`` must be a unique key: the insert relies on the conflict to find the row."""
+        table = self.info.table
+        wanted = set(on) | ({"tenant_id"} if self.info.multi_tenant else set())
+        keys = [{c.name for c in item.columns} for item in table.constraints if isinstance(item, sa.UniqueConstraint)]
+        keys += [
+            {c.name for c in index.columns} - GENERATED
+            for index in table.indexes
+            if index.unique and len(index.columns) == len(index.expressions)  # no SQL expression in it
+        ]
+        if wanted not in keys:
+            raise QueryError(
+                f"upsert(on={on!r}) needs a unique key on exactly those fields (unique=True, or a unique Index)"
+            )
 
     def _insert_absent(self, on: tuple[str, ...]) -> Any:
         """``INSERT`` that does nothing when the row would break a unique key."""
