@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from _common import report, rotate, timed
+from _common import interleaved
 from _orm_common import bench_model, each_backend, parser as _parser
 from storeroom_orm import Repository
 
@@ -129,18 +129,12 @@ def run(backend: str, url: str, calls: int, rounds: int) -> dict[str, dict[str, 
             "Repository.get(id) (baseline)": lambda: [scd2.get(entity.id) for _ in range(calls)],
             "Repository.get(id, as_of=t), 1,000 versions": lambda: [scd2.get(entity.id, as_of=t) for t in instants],
         }
-        results = {}
-        for title, contenders in (("update", update_contenders), ("as_of", read_contenders)):
-            for func in contenders.values():
-                func()
-            samples: dict[str, list[float]] = {name: [] for name in contenders}
-            for r in range(rounds):
-                for name in rotate(list(contenders), r):
-                    samples[name].append(timed(contenders[name]) / calls)
-            results[title] = report(
-                f"{backend}: {title}, per call (x{calls} calls), median of {rounds}", samples, next(iter(contenders))
+        return {
+            title: interleaved(
+                f"{backend}: {title}, per call (x{calls} calls), median of {rounds}", contenders, rounds, calls
             )
-        return results
+            for title, contenders in (("update", update_contenders), ("as_of", read_contenders))
+        }
     finally:
         raw.close()
         metadata.drop_all(db.engine)

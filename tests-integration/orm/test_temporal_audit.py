@@ -11,7 +11,7 @@ from typing import Any
 import pydantic
 import pytest
 
-from _orm_harness import OrmEnv
+from _orm_harness import OrmEnv, temporal_doc
 from storeroom.errors import QueryError
 from storeroom.refs import StoredObjectRef
 from storeroom_orm import F, Field, FieldChange, Model, StoredFile, actor, tenant
@@ -29,20 +29,9 @@ class Address(pydantic.BaseModel):
     city: str
 
 
-def audit_model(define: Any, **options: Any) -> Any:
-    class Doc(Model, **define("adoc", temporal="copy_on_change", **options)):
-        title: str = Field(max_length=100, unique=True)
-        price: Decimal = Field(Decimal("0"), max_digits=12, decimal_places=2)
-        note: str | None = None
-
-    return Doc
-
-
 @pytest.fixture
 def Doc(orm: OrmEnv, define: Any) -> Any:
-    model = audit_model(define, soft_delete=True)
-    orm.create_all()
-    return model
+    return temporal_doc(define, "adoc", "copy_on_change", soft_delete=True, create=orm)
 
 
 def audit_rows(orm: OrmEnv, model: Any) -> list[dict[str, Any]]:
@@ -144,7 +133,7 @@ def test_delete_restore_and_purge_are_recorded(orm: OrmEnv, Doc: Any) -> None:
 
 
 def test_hard_delete_without_soft_delete_is_recorded(orm: OrmEnv, define: Any) -> None:
-    Doc = audit_model(define)
+    Doc = temporal_doc(define, "adoc", "copy_on_change")
     orm.create_all()
     repo = orm.repo(Doc, tenant="acme")
     made = repo.create(Doc(title="a"))

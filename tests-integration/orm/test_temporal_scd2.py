@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from _orm_harness import OrmEnv
+from _orm_harness import OrmEnv, temporal_doc
 from storeroom.errors import IntegrityError, QueryError
 from storeroom.refs import StoredObjectRef
 from storeroom_orm import F, Field, FieldChange, FieldDiff, Model, StoredFile, actor, tenant
@@ -19,20 +19,9 @@ UTC = dt.UTC
 MICROSECOND = dt.timedelta(microseconds=1)
 
 
-def scd2_model(define: Any, **options: Any) -> Any:
-    class Doc(Model, **define("doc", temporal="scd2", **options)):
-        title: str = Field(max_length=100, unique=True)
-        price: Decimal = Field(Decimal("0"), max_digits=12, decimal_places=2)
-        note: str | None = None
-
-    return Doc
-
-
 @pytest.fixture
 def Doc(orm: OrmEnv, define: Any) -> Any:
-    model = scd2_model(define, soft_delete=True)
-    orm.create_all()
-    return model
+    return temporal_doc(define, "doc", "scd2", soft_delete=True, create=orm)
 
 
 def assert_chain(versions: list[Any]) -> None:
@@ -160,7 +149,7 @@ def test_business_keys_are_unique_among_current_rows_and_free_again_after_delete
 
 
 def test_foreign_keys_reference_the_entity_and_resolve_after_updates(orm: OrmEnv, define: Any) -> None:
-    Doc = scd2_model(define)  # no soft delete: delete removes the current row
+    Doc = temporal_doc(define, "doc", "scd2")  # no soft delete: delete removes the current row
 
     class Line(Model, **define("line")):
         doc_id: uuid.UUID = Field(foreign_key=f"{Doc.__table__.name}.id")
@@ -220,7 +209,7 @@ def test_soft_delete_closes_the_version_and_restore_opens_the_next(orm: OrmEnv, 
 
 
 def test_delete_without_soft_delete_keeps_the_versions_until_purge(orm: OrmEnv, define: Any) -> None:
-    Doc = scd2_model(define)
+    Doc = temporal_doc(define, "doc", "scd2")
     orm.create_all()
     repo = orm.repo(Doc, tenant="acme")
     made = repo.create(Doc(title="a"))

@@ -2,9 +2,11 @@
 
 Defining ``class Document(Model, table="documents")`` injects the system fields (id,
 timestamps, actors; ``tenant_id`` unless ``multi_tenant=False``; ``deleted_at``/``deleted_by``
-with ``soft_delete=True``), validates the user fields, and builds ``Document.__table__`` in
-the shared :data:`metadata` (or the ``metadata=`` given). SQLAlchemy renders its DDL for
-every dialect. ``Document.__orm__`` holds the facts the statement builder needs.
+with ``soft_delete=True``; ``version``/``valid_from``/``valid_to`` with ``temporal="scd2"``),
+validates the user fields, and builds ``Document.__table__`` in the shared :data:`metadata`
+(or the ``metadata=`` given), with a temporal strategy's table beside it (see
+:mod:`storeroom_orm.temporal.tables`). SQLAlchemy renders its DDL for every dialect.
+``Document.__orm__`` holds the facts the statement builder needs.
 """
 
 from __future__ import annotations

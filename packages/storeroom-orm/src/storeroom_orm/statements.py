@@ -649,9 +649,7 @@ class Builder(Generic[M]):
         actor: str | None,
         rls: bool,
     ) -> Plan[int]:
-        self._writable(scope)
-        node = self._filters(filters, where)
-        checked = self._changes(changes)
+        node, checked = self.update_where_input(scope, filters, where, changes)
         if not checked:
             return Plan(_constant(0), False)
         names = tuple(sorted(checked))
@@ -675,6 +673,13 @@ class Builder(Generic[M]):
         params.update({f"_s{i}": self.codec.encode(n, checked[n]) for i, n in enumerate(names)})
         params.update(_now=self.codec.encode("updated_at", utc_now()), _actor=actor)
         return self._rowcount_plan(scope, statement, params, rls)
+
+    def update_where_input(
+        self, scope: Scope, filters: Sequence[Filter], where: Mapping[str, Any] | None, changes: Mapping[str, Any]
+    ) -> tuple[Filter | None, dict[str, Any]]:
+        """``update_where``'s input checked: a tenant to write to, the filter, the changes."""
+        self._writable(scope)
+        return self._filters(filters, where), self._changes(changes)
 
     def _writable(self, scope: Scope) -> None:
         if scope.read is not None and scope.write is None:

@@ -242,9 +242,7 @@ class TemporalBuilder(Builder[M]):
         actor: str | None,
         rls: bool,
     ) -> Plan[int]:
-        self._writable(scope)
-        node = self._filters(filters, where)
-        checked = self._changes(changes)
+        node, checked = self.update_where_input(scope, filters, where, changes)
         if not checked:
             return Plan(_constant(0), False)
         names = tuple(f for f in self.info.user_fields if f in checked)
