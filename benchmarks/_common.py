@@ -16,17 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-__all__ = [
-    "atimed",
-    "cpu_seconds",
-    "current_rss",
-    "interleaved",
-    "peak_rss",
-    "report",
-    "rotate",
-    "size_arg",
-    "timed",
-]
+__all__ = ["atimed", "cpu_seconds", "current_rss", "peak_rss", "report", "rotate", "size_arg", "timed"]
 
 
 def timed(func: Callable[[], Any]) -> float:
@@ -57,18 +47,6 @@ def report(title: str, samples: dict[str, list[float]], baseline: str) -> dict[s
         runs = len(samples[name])
         print(f"  {name:<52} {median * 1000:9.2f} ms   x{median / medians[baseline]:7.3f}   ({runs} runs)")
     return {name: median / medians[baseline] for name, median in medians.items()}
-
-
-def interleaved(title: str, contenders: dict[str, Callable[[], Any]], rounds: int, per: int = 1) -> dict[str, float]:
-    """Warm each contender up once, time ``rounds`` interleaved rounds (the order rotating) and
-    report the medians per ``per`` calls against the first contender; the ratios."""
-    for func in contenders.values():
-        func()
-    samples: dict[str, list[float]] = {name: [] for name in contenders}
-    for r in range(rounds):
-        for name in rotate(list(contenders), r):
-            samples[name].append(timed(contenders[name]) / per)
-    return report(title, samples, next(iter(contenders)))
 
 
 def size_arg(text: str) -> int:

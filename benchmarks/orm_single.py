@@ -25,8 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from _common import interleaved
-from _orm_common import SQL_COLUMNS, bench_model, each_backend, make_items, parser as _parser
+from _orm_common import SQL_COLUMNS, bench_model, each_backend, interleaved, make_items, parser as _parser
 from storeroom.config.models import PoolSettings
 from storeroom_orm import Repository
 

@@ -22,8 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from _common import interleaved
-from _orm_common import bench_model, each_backend, parser as _parser
+from _orm_common import bench_model, each_backend, interleaved, parser as _parser
 from storeroom_orm import Repository
 
 SCD2_TARGET = 2.5
