@@ -2,10 +2,10 @@
 
 Every change of a temporal model - update, delete, restore, purge, their set-based forms and
 upsert - first reads the rows it changes under a row lock (``SELECT ... FOR UPDATE`` on
-PostgreSQL and MySQL/MariaDB, ``WITH (UPDLOCK, ROWLOCK)`` on SQL Server; on SQLite the single
-write lock is taken before the read). So writers of one entity run one after the other, and the old values
-a strategy records are exactly the ones the change replaced: three concurrent updates give
-three versions, or three audit rows whose old -> new values chain.
+PostgreSQL and MySQL/MariaDB, ``WITH (UPDLOCK, ROWLOCK)`` on SQL Server; on SQLite the
+single write lock is taken before the read). So writers of one entity run one after the
+other, and the old values a strategy records are exactly the ones the change replaced: three
+concurrent updates give three versions, or three audit rows whose old -> new values chain.
 
 The change time is ``max(now, the row's latest timestamp + 1 microsecond)``: strictly
 increasing per entity even when the clock does not move (or moves back between hosts).
