@@ -17,9 +17,18 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from _common import report, rotate, timed
 from storeroom_orm import Field, Model
 
-__all__ = ["SQL_COLUMNS", "bench_model", "each_backend", "make_items", "parser", "sqlmodel_class"]
+__all__ = [
+    "SQL_COLUMNS",
+    "bench_model",
+    "each_backend",
+    "interleaved",
+    "make_items",
+    "parser",
+    "sqlmodel_class",
+]
 
 SQL_COLUMNS = (
     "id",
@@ -36,8 +45,10 @@ SQL_COLUMNS = (
 )
 
 
-def bench_model(table: str, metadata: sa.MetaData) -> Any:
-    class Item(Model, table=table, metadata=metadata):
+def bench_model(table: str, metadata: sa.MetaData, **options: Any) -> Any:
+    """The benchmark model; ``options``: more class keywords (``temporal="scd2"`` ...)."""
+
+    class Item(Model, table=table, metadata=metadata, **options):
         title: str = Field(max_length=255)
         status: str = Field("draft", max_length=20)
         price: Decimal = Field(Decimal("0"), max_digits=12, decimal_places=2)
@@ -88,6 +99,18 @@ def sqlmodel_class(table: str) -> Any:
         "updated_by": None,
     }
     return type("SMItem", (SQLModel,), namespace, table=True)
+
+
+def interleaved(title: str, contenders: dict[str, Callable[[], Any]], rounds: int, per: int = 1) -> dict[str, float]:
+    """Warm each contender up once, time ``rounds`` interleaved rounds (the order rotating) and
+    report the medians per ``per`` calls against the first contender; the ratios."""
+    for func in contenders.values():
+        func()
+    samples: dict[str, list[float]] = {name: [] for name in contenders}
+    for r in range(rounds):
+        for name in rotate(list(contenders), r):
+            samples[name].append(timed(contenders[name]) / per)
+    return report(title, samples, next(iter(contenders)))
 
 
 R = TypeVar("R")

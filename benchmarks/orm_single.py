@@ -25,8 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from _common import report, rotate, timed
-from _orm_common import SQL_COLUMNS, bench_model, each_backend, make_items, parser as _parser
+from _orm_common import SQL_COLUMNS, bench_model, each_backend, interleaved, make_items, parser as _parser
 from storeroom.config.models import PoolSettings
 from storeroom_orm import Repository
 
@@ -135,18 +134,12 @@ def run(backend: str, url: str, calls: int, rounds: int) -> dict[str, dict[str, 
                 for n in (next(counter) for _ in range(calls))
             ],
         }
-        results = {}
-        for title, contenders in (("get(id)", gets), ("create()", creates)):
-            for func in contenders.values():
-                func()
-            samples: dict[str, list[float]] = {name: [] for name in contenders}
-            for r in range(rounds):
-                for name in rotate(list(contenders), r):
-                    samples[name].append(timed(contenders[name]) / calls)
-            results[title] = report(
-                f"{backend}: {title}, per call (x{calls} calls), median of {rounds}", samples, next(iter(contenders))
+        return {
+            title: interleaved(
+                f"{backend}: {title}, per call (x{calls} calls), median of {rounds}", contenders, rounds, calls
             )
-        return results
+            for title, contenders in (("get(id)", gets), ("create()", creates))
+        }
     finally:
         metadata.drop_all(db.engine)
         lean_db.close()

@@ -12,15 +12,32 @@ from __future__ import annotations
 import asyncio
 import inspect
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from storeroom_orm import AsyncRepository, Repository
+from storeroom_orm import AsyncRepository, Field, Model, Repository
 
 BACKENDS = ("sqlite", "postgres", "mariadb")
 SIDES = ("sync", "async")
+
+
+def temporal_doc(define: Any, prefix: str, temporal: str, *, create: OrmEnv | None = None, **options: Any) -> Any:
+    """The document model the temporal tests share: a business key, a Decimal, a nullable text.
+
+    ``create``: the env whose tables to create right away.
+    """
+
+    class Doc(Model, **define(prefix, temporal=temporal, **options)):
+        title: str = Field(max_length=100, unique=True)
+        price: Decimal = Field(Decimal("0"), max_digits=12, decimal_places=2)
+        note: str | None = None
+
+    if create is not None:
+        create.create_all()
+    return Doc
 
 
 def unique(prefix: str = "orm") -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -14,34 +16,43 @@ from storeroom.errors import DatabaseError
 from storeroom_orm import Field, Model, Repository, rls, tenant
 
 
-@pytest.fixture
-def app(postgres_url: str) -> Iterator[dict[str, Any]]:
-    """A table with RLS applied by its owner, and a one-connection pool of an app role."""
+@contextmanager
+def app_role(postgres_url: str, metadata: sa.MetaData) -> Iterator[tuple[Any, Any]]:
+    """``metadata``'s tables with RLS applied by their owner, and a one-connection pool of an app role."""
     from storeroom_postgres import PostgresDatabase
-
-    metadata = sa.MetaData()
-
-    class Secret(Model, table=unique("secret"), metadata=metadata):
-        body: str = Field(max_length=50)
 
     role = unique("orm_app")
     admin = PostgresDatabase(postgres_url, name="admin")
     metadata.create_all(admin.engine)
-    table = Secret.__table__.name
     admin.execute(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS")
-    admin.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {role}")
+    for table in metadata.sorted_tables:
+        admin.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table.name} TO {role}")
+        for column in table.columns:
+            if column.autoincrement is True:  # a serial column's sequence (audit tables)
+                admin.execute(f"GRANT USAGE ON SEQUENCE {table.name}_{column.name}_seq TO {role}")
     for statement in rls.policies(metadata):
         admin.execute(statement)
     url = sa.make_url(postgres_url).set(username=role, password=None)
     database = PostgresDatabase(url, name="app", pool=PoolSettings(size=1, max_overflow=0))
     try:
-        yield {"db": database, "model": Secret, "table": table, "admin": admin}
+        yield database, admin
     finally:
         database.close()
         metadata.drop_all(admin.engine)
         admin.execute(f"DROP OWNED BY {role}")
         admin.execute(f"DROP ROLE {role}")
         admin.close()
+
+
+@pytest.fixture
+def app(postgres_url: str) -> Iterator[dict[str, Any]]:
+    metadata = sa.MetaData()
+
+    class Secret(Model, table=unique("secret"), metadata=metadata):
+        body: str = Field(max_length=50)
+
+    with app_role(postgres_url, metadata) as (database, admin):
+        yield {"db": database, "model": Secret, "table": Secret.__table__.name, "admin": admin}
 
 
 def test_policies_ddl() -> None:
@@ -104,3 +115,32 @@ def test_rls_is_postgresql_only(tmp_path: Any) -> None:
 
     with SQLiteDatabase(f"sqlite:///{tmp_path}/x.db") as db, pytest.raises(ConfigurationError, match="PostgreSQL"):
         Repository(Note, db, rls=True)
+
+
+def test_history_and_audit_rows_are_held_to_the_tenant_too(postgres_url: str) -> None:
+    metadata = sa.MetaData()
+
+    class Versioned(Model, table=unique("versioned"), metadata=metadata, temporal="scd2"):
+        body: str = Field(max_length=50)
+
+    class Audited(Model, table=unique("audited"), metadata=metadata, temporal="copy_on_change"):
+        body: str = Field(max_length=50)
+
+    with app_role(postgres_url, metadata) as (db, admin):
+        versions, audits = Repository(Versioned, db, rls=True), Repository(Audited, db, rls=True)
+        made = {}
+        for name in ("a", "b"):
+            with tenant(name):
+                v, a = versions.create(Versioned(body="1")), audits.create(Audited(body="1"))
+                versions.update(v.id, body="2")
+                audits.update(a.id, body="2")
+                made[name] = (v.id, a.id)
+        with tenant("a"):
+            assert [x.body for x in versions.history(made["a"][0])] == ["1", "2"]
+            assert [c.new for c in audits.field_history(made["a"][1], "body")] == ["1", "2"]
+            assert versions.history(made["b"][0]) == [] and audits.history(made["b"][1]) == []
+            assert versions.prune_versions(older_than=dt.timedelta(0)) == 1  # a's closed version only
+        history, audit = Versioned.__orm__.history_table.name, Audited.__orm__.audit_table.name
+        assert db.fetch_all(f"SELECT id FROM {history}") == [] and db.fetch_all(f"SELECT seq FROM {audit}") == []
+        assert admin.fetch_value(f"SELECT count(*) FROM {history}") == 1  # b's
+        assert admin.fetch_value(f"SELECT count(*) FROM {audit}") == 4

@@ -86,11 +86,6 @@ def test_definition_errors() -> None:
         class Child(One, table="child", metadata=md):
             pass
 
-    with pytest.raises(ConfigurationError, match="not available"):
-
-        class Temporal(Model, table="temporal", metadata=md, temporal="scd2"):
-            pass
-
     with pytest.raises(ConfigurationError, match="policy= is for StoredFile"):
 
         class Misplaced(Model, table="misplaced", metadata=md):

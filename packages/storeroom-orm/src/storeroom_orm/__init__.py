@@ -13,12 +13,15 @@ from storeroom_orm.filters import F, Filter, OrderBy
 from storeroom_orm.ids import uuid7
 from storeroom_orm.model import Model, ModelInfo, metadata
 from storeroom_orm.repository import Repository
+from storeroom_orm.temporal import FieldChange, FieldDiff
 from storeroom_orm.tenancy import actor, cross_tenant, current_actor, current_tenants, tenant
 
 __all__ = [
     "AsyncRepository",
     "F",
     "Field",
+    "FieldChange",
+    "FieldDiff",
     "Filter",
     "Index",
     "Model",

@@ -2,9 +2,11 @@
 
 Defining ``class Document(Model, table="documents")`` injects the system fields (id,
 timestamps, actors; ``tenant_id`` unless ``multi_tenant=False``; ``deleted_at``/``deleted_by``
-with ``soft_delete=True``), validates the user fields, and builds ``Document.__table__`` in
-the shared :data:`metadata` (or the ``metadata=`` given). SQLAlchemy renders its DDL for
-every dialect. ``Document.__orm__`` holds the facts the statement builder needs.
+with ``soft_delete=True``; ``version``/``valid_from``/``valid_to`` with ``temporal="scd2"``),
+validates the user fields, and builds ``Document.__table__`` in the shared :data:`metadata`
+(or the ``metadata=`` given), with a temporal strategy's table beside it (see
+:mod:`storeroom_orm.temporal.tables`). SQLAlchemy renders its DDL for every dialect.
+``Document.__orm__`` holds the facts the statement builder needs.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from storeroom.errors import ConfigurationError
 from storeroom_orm.fields import ColumnSpec, Index, column_spec
 from storeroom_orm.files import is_stored_file
 from storeroom_orm.ids import uuid7
+from storeroom_orm.temporal import tables
 from storeroom_orm.types import Kind, column_type, field_kind, unwrap_optional
 
 __all__ = ["SYSTEM_FIELDS", "Model", "ModelInfo", "Temporal", "metadata"]
@@ -46,6 +49,8 @@ metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 ACTOR_LENGTH = 255
 TENANT_LENGTH = 255
+#: system fields that may hold NULL (the others are always filled by the repository)
+NULLABLE_SYSTEM_FIELDS = frozenset({"created_by", "updated_by", "deleted_at", "deleted_by", "valid_to"})
 
 #: every system field, in column order after ``id`` and the user fields
 SYSTEM_FIELDS = (
@@ -105,6 +110,10 @@ class ModelInfo:
     #: user fields whose column has a server default (read back after insert when not given)
     server_defaults: frozenset[str]
     decimal_places: dict[str, int]
+    #: scd2: the table of closed versions (``<table>_history``); see storeroom_orm.temporal
+    history_table: sa.Table | None = None
+    #: copy_on_change: the table of field changes (``<table>_audit``)
+    audit_table: sa.Table | None = None
     #: per-dialect compiled state (codecs, statements), filled lazily by statements.py
     cache: dict[Any, Any] = field(default_factory=dict)
 
@@ -126,7 +135,7 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def _system_annotations(multi_tenant: bool, soft_delete: bool) -> dict[str, tuple[Any, Any]]:
+def _system_annotations(multi_tenant: bool, soft_delete: bool, temporal: Temporal) -> dict[str, tuple[Any, Any]]:
     fields: dict[str, tuple[Any, Any]] = {}
     if multi_tenant:
         fields["tenant_id"] = (str | None, pydantic.Field(None, max_length=TENANT_LENGTH))
@@ -137,6 +146,10 @@ def _system_annotations(multi_tenant: bool, soft_delete: bool) -> dict[str, tupl
     if soft_delete:
         fields["deleted_at"] = (dt.datetime | None, None)
         fields["deleted_by"] = (str | None, None)
+    if temporal == "scd2":
+        fields["version"] = (int | None, None)
+        fields["valid_from"] = (dt.datetime | None, None)
+        fields["valid_to"] = (dt.datetime | None, None)
     return fields
 
 
@@ -167,10 +180,6 @@ class ModelMeta(ModelMetaclass):
             return super().__new__(mcs, cls_name, bases, namespace, **kwargs)
         if temporal not in TEMPORAL_STRATEGIES:
             raise ConfigurationError(f"{cls_name}: temporal must be one of {', '.join(TEMPORAL_STRATEGIES)}")
-        if temporal != "none":
-            raise ConfigurationError(
-                f"{cls_name}: temporal={temporal!r} is not available in this version (only 'none')"
-            )
         annotations = dict(namespace.get("__annotations__", {}))
         inherited = {name for base in bases for name in getattr(base, "model_fields", {})}
         clash = sorted((set(annotations) | inherited) & set(SYSTEM_FIELDS))
@@ -179,7 +188,7 @@ class ModelMeta(ModelMetaclass):
                 f"{cls_name}: {', '.join(clash)} {'is a system field' if len(clash) == 1 else 'are system fields'} "
                 "(injected by storeroom_orm); rename the field"
             )
-        system = _system_annotations(bool(multi_tenant), bool(soft_delete))
+        system = _system_annotations(bool(multi_tenant), bool(soft_delete), temporal)
         namespace["__annotations__"] = {
             "id": uuid.UUID,
             **annotations,
@@ -253,6 +262,7 @@ def _build_info(
     places: dict[str, int] = {}
     user_fields: list[str] = []
     pk_fields: list[str] = []
+    current_uniques: list[tuple[str, ...]] = []
     system_names = set(SYSTEM_FIELDS)
     for name, info in cls.model_fields.items():
         spec = column_spec(info)
@@ -264,7 +274,7 @@ def _build_info(
         elif spec.policy is not None:
             raise ConfigurationError(f"{cls.__name__}.{name}: policy= is for StoredFile fields")
         if name in system_names:
-            nullable[name] = name in ("created_by", "updated_by", "deleted_at", "deleted_by")
+            nullable[name] = name in NULLABLE_SYSTEM_FIELDS
             columns.append(_system_column(name, kind))
             continue
         user_fields.append(name)
@@ -282,7 +292,9 @@ def _build_info(
         if spec.primary_key:
             pk_fields.append(name)
         tenant_cols = ["tenant_id"] if multi_tenant else []
-        if spec.unique:
+        if spec.unique and temporal == "scd2":
+            current_uniques.append((*tenant_cols, name))  # among current versions only (below)
+        elif spec.unique:
             constraints.append(sa.UniqueConstraint(*tenant_cols, name))
         if spec.index and not spec.unique:
             constraints.append(sa.Index(None, *tenant_cols, name))
@@ -292,6 +304,11 @@ def _build_info(
             constraints.append(_foreign_key(cls.__name__, name, spec, multi_tenant, key, md))
     # id is the primary key unless user fields claim it (then id stays unique)
     id_column = next(c for c in columns if c.name == "id")
+    if pk_fields and temporal == "scd2":
+        raise ConfigurationError(
+            f"{cls.__name__}: an scd2 model is keyed by id (versions share it); make {', '.join(pk_fields)} "
+            "unique=True instead (unique among current versions)"
+        )
     if pk_fields:
         constraints.append(sa.PrimaryKeyConstraint(*pk_fields))
         constraints.append(sa.UniqueConstraint("id"))
@@ -300,11 +317,17 @@ def _build_info(
     if multi_tenant:
         # composite foreign keys from other tenant tables reference (tenant_id, id)
         constraints.append(sa.UniqueConstraint("tenant_id", "id"))
+    indexes = tuple(getattr(cls, "__indexes__", ()))
+    if temporal == "scd2":
+        columns += tables.scd2_columns(bool(current_uniques) or any(getattr(i, "unique", False) for i in indexes))
+        constraints += tables.scd2_constraints()
     table = sa.Table(table_name, md, *columns, *constraints, schema=schema)
-    for index in getattr(cls, "__indexes__", ()):
-        _add_index(cls.__name__, table, index, multi_tenant)
-    ordered = tuple(c.name for c in columns)
-    return ModelInfo(
+    for index in indexes:
+        _add_index(cls.__name__, table, index, multi_tenant, temporal)
+    for unique in current_uniques:
+        tables.current_unique(table, unique)
+    ordered = tuple(c.name for c in columns if c.name not in tables.GENERATED)
+    info = ModelInfo(
         model=cls,
         table=table,
         multi_tenant=multi_tenant,
@@ -319,6 +342,12 @@ def _build_info(
         server_defaults=frozenset(server_defaults),
         decimal_places=places,
     )
+    if temporal == "scd2":
+        info.history_table = tables.history_table(table, ordered)
+    elif temporal == "copy_on_change":
+        info.audit_table = tables.audit_table(table, multi_tenant)
+    table.info["storeroom_orm"] = info
+    return info
 
 
 def _system_column(name: str, kind: Kind) -> sa.Column[Any]:
@@ -326,8 +355,12 @@ def _system_column(name: str, kind: Kind) -> sa.Column[Any]:
         return sa.Column("id", sa.Uuid(), nullable=False)
     if name == "tenant_id":
         return sa.Column("tenant_id", sa.String(TENANT_LENGTH), nullable=False)
+    if name == "version":
+        return sa.Column("version", sa.BigInteger(), nullable=False)
     if kind == "datetime":
-        return sa.Column(name, column_type("datetime", dt.datetime, ColumnSpec(), False), nullable=name == "deleted_at")
+        return sa.Column(
+            name, column_type("datetime", dt.datetime, ColumnSpec(), False), nullable=name in NULLABLE_SYSTEM_FIELDS
+        )
     return sa.Column(name, sa.String(ACTOR_LENGTH), nullable=True)
 
 
@@ -353,12 +386,17 @@ def _foreign_key(
     return sa.ForeignKeyConstraint([name], [f"{target}.{column}"], ondelete=spec.on_delete)
 
 
-def _add_index(model: str, table: sa.Table, index: Index, multi_tenant: bool) -> None:
+def _add_index(model: str, table: sa.Table, index: Index, multi_tenant: bool, temporal: Temporal) -> None:
     if not isinstance(index, Index):
         raise ConfigurationError(f"{model}.__indexes__ takes storeroom_orm.Index(...) items, got {index!r}")
     names = list(index.columns)
     if index.unique and multi_tenant and "tenant_id" not in names:
         names.insert(0, "tenant_id")  # uniques are per tenant
+    if index.unique and temporal == "scd2":
+        if index.using or index.include:
+            raise ConfigurationError(f"{model}: a unique index of an scd2 model takes no using= or include=")
+        tables.current_unique(table, tuple(names), index.name, index.where)
+        return
     parts = [table.c[c] if c in table.c else sa.text(c) for c in names]
     options: dict[str, Any] = {}
     if index.where:
@@ -391,3 +429,6 @@ class Model(pydantic.BaseModel, metaclass=ModelMeta):
         updated_by: str | None
         deleted_at: dt.datetime | None
         deleted_by: str | None
+        version: int | None
+        valid_from: dt.datetime | None
+        valid_to: dt.datetime | None

@@ -7,6 +7,7 @@ input checked, no I/O yet) and runs it with :func:`storeroom_orm.steps.run`.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -16,6 +17,7 @@ from storeroom_orm.filters import Filter
 from storeroom_orm.model import Model, ModelInfo
 from storeroom_orm.statements import Builder, builder_for
 from storeroom_orm.steps import run
+from storeroom_orm.temporal.repository import TemporalMethods
 from storeroom_orm.tenancy import Scope, _tenants_of, current_actor, resolve_scope
 
 __all__ = ["Repository", "RepositoryCore"]
@@ -23,7 +25,7 @@ __all__ = ["Repository", "RepositoryCore"]
 M = TypeVar("M", bound=Model)
 
 
-class RepositoryCore(Generic[M]):
+class RepositoryCore(TemporalMethods, Generic[M]):
     """What both shells share: the model, its builder for the database's dialect, the scope."""
 
     def __init__(self, model: type[M], database: Any, *, tenant: str | Sequence[str] | None = None, rls: bool = False):
@@ -65,8 +67,14 @@ class RepositoryCore(Generic[M]):
         """Insert one row; the stored model, system fields filled."""
         return self._run(self.database, self._builder.create(self._scope(), model, current_actor(), self.rls))
 
-    def get(self, id: Any, *, include_deleted: bool = False) -> Any:
-        """The row, or None: missing, another tenant's, or soft-deleted (unless ``include_deleted``)."""
+    def get(self, id: Any, *, include_deleted: bool = False, as_of: dt.datetime | None = None) -> Any:
+        """The row, or None: missing, another tenant's, or soft-deleted (unless ``include_deleted``).
+
+        ``as_of`` (scd2): the version valid at that instant instead, or None.
+        """
+        if as_of is not None:
+            plan = self._temporal("get(id, as_of=...)").get_as_of(self._scope(), id, as_of, self.rls)
+            return self._run(self.database, plan)
         return self._run(self.database, self._builder.get(self._scope(), id, include_deleted, self.rls))
 
     def get_many(self, ids: Iterable[Any], *, include_deleted: bool = False) -> Any:

@@ -219,12 +219,14 @@ class Builder(Generic[M]):
                 clauses.append(self.c.deleted_at.is_(None))
         return clauses
 
-    def tenant_clause(self, scope: Scope, write: bool) -> list[Any]:
+    def tenant_clause(self, scope: Scope, write: bool, columns: Any = None) -> list[Any]:
+        """The tenant condition, on this table's columns or ``columns`` (a history or audit table's)."""
         if scope.read is None:
             return []
+        tenant_id = (self.c if columns is None else columns).tenant_id
         if write or len(scope.read) == 1:
-            return [self.c.tenant_id == sa.bindparam("_t0")]
-        return [self.c.tenant_id.in_([sa.bindparam(f"_t{i}") for i in range(len(scope.read))])]
+            return [tenant_id == sa.bindparam("_t0")]
+        return [tenant_id.in_([sa.bindparam(f"_t{i}") for i in range(len(scope.read))])]
 
     @staticmethod
     def tenant_params(scope: Scope, write: bool, params: dict[str, Any]) -> dict[str, Any]:
@@ -258,6 +260,11 @@ class Builder(Generic[M]):
                 ("write_lock",), lambda: sa.update(self.table).values({self.c.id: self.c.id}).where(sa.false())
             )
             yield Query(statement, {}, "rowcount")
+
+    def for_update(self, select: Any) -> Any:
+        """``select`` locking the rows it reads until the transaction ends (SQL Server has no
+        ``FOR UPDATE`` on a plain SELECT: its table hint takes the same locks)."""
+        return select.with_for_update().with_hint(self.table, "WITH (UPDLOCK, ROWLOCK)", dialect_name="mssql")
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -559,8 +566,10 @@ class Builder(Generic[M]):
 
         return Plan(steps(), rls)
 
-    def bulk_create(self, scope: Scope, items: Iterable[Any], actor: str | None, rls: bool) -> Plan[int]:
-        now = utc_now()
+    def bulk_create(
+        self, scope: Scope, items: Iterable[Any], actor: str | None, rls: bool, now: dt.datetime | None = None
+    ) -> Plan[int]:
+        now = utc_now() if now is None else now
         columns = self.info.columns
         encode_row = self.codec.encode_row
         stamp = self.codec.encode("created_at", now)
@@ -583,10 +592,10 @@ class Builder(Generic[M]):
         key_id = self._id(id)
         select = self.shape(
             ("get_for_update", self.scope_key(scope, True)),
-            lambda: (
-                sa.select(*self.all_columns)
-                .where(self.c.id == sa.bindparam("_id"), *self._where(None, scope, write=True, include_deleted=False))
-                .with_for_update()
+            lambda: self.for_update(
+                sa.select(*self.all_columns).where(
+                    self.c.id == sa.bindparam("_id"), *self._where(None, scope, write=True, include_deleted=False)
+                )
             ),
         )
         select_params = self.tenant_params(scope, True, {"_id": key_id})
@@ -640,9 +649,7 @@ class Builder(Generic[M]):
         actor: str | None,
         rls: bool,
     ) -> Plan[int]:
-        self._writable(scope)
-        node = self._filters(filters, where)
-        checked = self._changes(changes)
+        node, checked = self.update_where_input(scope, filters, where, changes)
         if not checked:
             return Plan(_constant(0), False)
         names = tuple(sorted(checked))
@@ -666,6 +673,13 @@ class Builder(Generic[M]):
         params.update({f"_s{i}": self.codec.encode(n, checked[n]) for i, n in enumerate(names)})
         params.update(_now=self.codec.encode("updated_at", utc_now()), _actor=actor)
         return self._rowcount_plan(scope, statement, params, rls)
+
+    def update_where_input(
+        self, scope: Scope, filters: Sequence[Filter], where: Mapping[str, Any] | None, changes: Mapping[str, Any]
+    ) -> tuple[Filter | None, dict[str, Any]]:
+        """``update_where``'s input checked: a tenant to write to, the filter, the changes."""
+        self._writable(scope)
+        return self._filters(filters, where), self._changes(changes)
 
     def _writable(self, scope: Scope) -> None:
         if scope.read is not None and scope.write is None:
@@ -778,9 +792,18 @@ def _field_adapter(model: type[Model], name: str) -> TypeAdapter[Any]:
 
 
 def builder_for(info: ModelInfo, dialect: Any) -> Builder[Any]:
-    """The model's builder for ``dialect`` (one per dialect and driver, made once)."""
+    """The model's builder for ``dialect`` (one per dialect and driver, made once).
+
+    A temporal model gets its strategy's builder (:mod:`storeroom_orm.temporal`), which
+    writes versions or audit rows with every change.
+    """
     key = (dialect.name, getattr(dialect, "driver", None))
     builder = info.cache.get(key)
     if builder is None:
-        builder = info.cache[key] = Builder(info, dialect)
+        kind: type[Builder[Any]] = Builder
+        if info.temporal != "none":
+            from storeroom_orm.temporal.strategies import builder_class
+
+            kind = builder_class(info.temporal)
+        builder = info.cache[key] = kind(info, dialect)
     return builder

@@ -22,7 +22,7 @@ from storeroom_orm.tenancy import Scope
 if TYPE_CHECKING:
     from storeroom_orm.statements import Builder
 
-__all__ = ["merge_statement", "upsert_plan", "upsert_statement"]
+__all__ = ["merge_statement", "upsert_fields", "upsert_plan", "upsert_statement"]
 
 
 def upsert_plan(
@@ -36,15 +36,7 @@ def upsert_plan(
     ``IntegrityError``.
     """
     model = builder.instance(item)
-    if isinstance(on, str):
-        on = (on,)
-    on = tuple(on)
-    if not on:
-        raise QueryError("upsert() needs on=(field, ...): the fields that identify the row")
-    for name in on:
-        builder.check_field(name)
-        if name not in builder.info.user_fields:
-            raise QueryError(f"upsert(on=...) takes user fields; {name!r} is a system field")
+    on = upsert_fields(builder, on)
     values = builder.new_row(scope, model, utc_now(), actor)
     target = (("tenant_id",) if builder.info.multi_tenant else ()) + on
     updated = (*(f for f in builder.info.user_fields if f not in on), "updated_at", "updated_by")
@@ -78,6 +70,20 @@ def upsert_plan(
     return Plan(steps(), True)
 
 
+def upsert_fields(builder: Builder[Any], on: Sequence[str]) -> tuple[str, ...]:
+    """``on`` checked: user fields that identify the row."""
+    if isinstance(on, str):
+        on = (on,)
+    on = tuple(on)
+    if not on:
+        raise QueryError("upsert() needs on=(field, ...): the fields that identify the row")
+    for name in on:
+        builder.check_field(name)
+        if name not in builder.info.user_fields:
+            raise QueryError(f"upsert(on=...) takes user fields; {name!r} is a system field")
+    return on
+
+
 def upsert_statement(
     builder: Builder[Any], target: tuple[str, ...], updated: tuple[str, ...], on: tuple[str, ...]
 ) -> Any:
@@ -107,18 +113,25 @@ def upsert_statement(
     raise QueryError(f"upsert() is not available on {builder.family}")
 
 
-def merge_statement(builder: Builder[Any], target: tuple[str, ...], updated: tuple[str, ...]) -> Any:
-    """SQL Server's upsert: ``MERGE ... WITH (HOLDLOCK)`` (serializable for the key range)."""
+def merge_statement(
+    builder: Builder[Any], target: tuple[str, ...], updated: tuple[str, ...], also_match: str = ""
+) -> Any:
+    """SQL Server's upsert: ``MERGE ... WITH (HOLDLOCK)`` (serializable for the key range).
+
+    Without ``updated`` fields it only inserts a row that is not there; ``also_match``
+    narrows which target rows count as there (`` AND t.valid_to IS NULL``).
+    """
     quote = builder.dialect.identifier_preparer.quote
     info = builder.info
     table = ".".join(quote(p) for p in (info.schema, info.name) if p)
     columns = info.columns
     source = ", ".join(f":_p{i} AS {quote(c)}" for i, c in enumerate(columns))
-    match = " AND ".join(f"t.{quote(c)} = s.{quote(c)}" for c in target)
+    match = " AND ".join(f"t.{quote(c)} = s.{quote(c)}" for c in target) + also_match
     sets = ", ".join(f"t.{quote(c)} = s.{quote(c)}" for c in updated)
+    matched = f"WHEN MATCHED THEN UPDATE SET {sets} " if updated else ""
     names = ", ".join(quote(c) for c in columns)
     inserted = ", ".join(f"s.{quote(c)}" for c in columns)
     return sa.text(
         f"MERGE INTO {table} WITH (HOLDLOCK) AS t USING (SELECT {source}) AS s ON {match} "
-        f"WHEN MATCHED THEN UPDATE SET {sets} WHEN NOT MATCHED THEN INSERT ({names}) VALUES ({inserted});"
+        f"{matched}WHEN NOT MATCHED THEN INSERT ({names}) VALUES ({inserted});"
     )
