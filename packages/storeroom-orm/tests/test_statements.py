@@ -138,3 +138,15 @@ def test_set_based_writes_need_a_tenant_to_write_to() -> None:
     b = builder_for(Doc.__orm__, sqlite.dialect())
     with pytest.raises(QueryError, match="system field"):
         b.update_where(ACME, [F.order > 0], None, {"created_at": None}, None, False)
+
+
+def test_sqlite_decimals_wider_than_the_default_context_read_back() -> None:
+    # a REAL read back for a 30-digit column: quantizing to 10 places needs more than 28 digits
+    from decimal import Decimal
+
+    from storeroom_orm.codecs import _requantize
+
+    decode = _requantize(10)
+    assert decode(1.2345678901234567e19) == Decimal("12345678901234567000.0000000000")  # REAL keeps 17 digits
+    assert decode(1e300).as_tuple().exponent == -10
+    assert decode("1.25") == Decimal("1.2500000000")

@@ -9,50 +9,15 @@ counts them instead. Exit 0 when done, 2 on an error (like every storeroom comma
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import re
-import sys
-from pathlib import Path
-from typing import Any
 
 import click
 
 from storeroom.cli import CliState, pass_state
 from storeroom.cli._output import Cell, echo_json, print_table, working
+from storeroom.cli.params import AGE, load_target
 from storeroom.errors import ConfigurationError
 
-__all__ = ["load_target", "orm_group", "parse_age"]
-
-_AGE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_age(text: str) -> dt.timedelta:
-    """``90d``, ``12h``, ``30m``, ``45s``, ``2w``."""
-    match = _AGE.match(text)
-    if match is None:
-        raise click.BadParameter(f"{text!r}: an age such as 90d, 12h, 30m, 45s or 2w")
-    return dt.timedelta(**{_UNITS[match[2]]: int(match[1])})
-
-
-def load_target(spec: str) -> Any:
-    """``package.module:attr`` (dotted attributes allowed) -> the object; the current folder is importable."""
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise ConfigurationError(f"TARGET must be 'module:attr' naming models or a MetaData, got {spec!r}")
-    cwd = str(Path.cwd())
-    if cwd not in sys.path:
-        sys.path.insert(0, cwd)
-    try:
-        obj: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigurationError(f"cannot import {module_name!r} for TARGET {spec!r}: {exc}") from exc
-    for part in attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise ConfigurationError(f"{module_name!r} has no attribute {attr!r} (TARGET {spec!r})") from None
-    return obj
+__all__ = ["orm_group"]
 
 
 @click.group("orm")
@@ -67,7 +32,7 @@ def orm_group() -> None:
     "older_than",
     required=True,
     metavar="AGE",
-    callback=lambda ctx, param, value: parse_age(value),
+    type=AGE,
     help="Remove what is older than AGE: 90d, 12h, 30m, 45s, 2w.",
 )
 @click.option("--database", metavar="NAME", help="Named database (default: the default one).")

@@ -23,7 +23,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from pydantic_core import to_json, to_jsonable_python
@@ -87,14 +87,20 @@ def _jsonb() -> tuple[Convert, Convert]:
     return bind, to_jsonable_python
 
 
+#: quantize refuses results longer than its context's precision (28 digits by default); a REAL
+#: reaches 1e308, and the scale adds its places
+_WIDE = Context(prec=1000)
+
+
 def _requantize(places: int) -> Convert:
     exponent = Decimal(1).scaleb(-places)
+    context = _WIDE
 
     def decode(value: Any) -> Any:
         if isinstance(value, float):
-            return Decimal(repr(value)).quantize(exponent)
+            return Decimal(repr(value)).quantize(exponent, context=context)
         if isinstance(value, int | str):
-            return Decimal(value).quantize(exponent)
+            return Decimal(value).quantize(exponent, context=context)
         return value
 
     return decode

@@ -6,40 +6,18 @@ bad TARGET, configuration) like every storeroom command.
 
 from __future__ import annotations
 
-import importlib
-import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
 from storeroom.cli import CliState, pass_state
 from storeroom.cli._output import Cell, echo_json, print_table, styled, working
+from storeroom.cli.params import load_target
 from storeroom.errors import SchemaSyncError
 
-__all__ = ["load_target", "schema_group"]
+__all__ = ["schema_group"]
 
 _STYLES = {"safe": "green", "hazardous": "yellow", "destructive": "bold red"}
-
-
-def load_target(spec: str) -> Any:
-    """``package.module:attr`` (dotted attributes allowed) -> the object; the current folder is importable."""
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise SchemaSyncError(f"TARGET must be 'module:attr' naming a MetaData or a list of models, got {spec!r}")
-    cwd = str(Path.cwd())
-    if cwd not in sys.path:
-        sys.path.insert(0, cwd)
-    try:
-        obj: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise SchemaSyncError(f"cannot import {module_name!r} for TARGET {spec!r}: {exc}") from exc
-    for part in attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise SchemaSyncError(f"{module_name!r} has no attribute {attr!r} (TARGET {spec!r})") from None
-    return obj
 
 
 def _options(func: Any) -> Any:
@@ -54,7 +32,7 @@ def _options(func: Any) -> Any:
 def _plan(state: CliState, target: str, database: str | None, tables: str | None) -> tuple[Any, Any]:
     from storeroom_schema_sync.plan import plan
 
-    metadata = load_target(target)
+    metadata = load_target(target, error=SchemaSyncError)
     room = state.open_room()
     db = room.database(database)
     only = [t.strip() for t in tables.split(",") if t.strip()] if tables else None
